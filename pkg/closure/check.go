@@ -1,0 +1,233 @@
+package closure
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"hash"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/nar"
+	"github.com/nix-community/go-nix/pkg/nixbase32"
+)
+
+// Counters are updated while Check runs, for progress displays.
+type Counters struct {
+	Paths atomic.Uint64 // store paths finished
+	Bytes atomic.Uint64 // NAR bytes hashed
+}
+
+// CheckOptions configures Check.
+type CheckOptions struct {
+	Root     string // prefix under which the store lives ("" or "/" for none)
+	Jobs     int    // parallel workers; 0 means one per CPU
+	Metadata MetadataChecks
+	Counters *Counters // optional
+}
+
+// Report is the outcome of Check.
+type Report struct {
+	Paths    int
+	Bytes    uint64 // NAR bytes hashed
+	Duration time.Duration
+	Problems []Problem // in manifest order, then walk order
+}
+
+// OK reports whether the store matched the manifest.
+func (r *Report) OK() bool { return len(r.Problems) == 0 }
+
+// FailedPaths counts the store paths with at least one problem.
+func (r *Report) FailedPaths() int {
+	n, last := 0, ""
+	for _, p := range r.Problems {
+		if p.StorePath != last {
+			n++
+			last = p.StorePath
+		}
+	}
+	return n
+}
+
+// ErrRoot reports a root or store directory that cannot be checked at all.
+var ErrRoot = errors.New("cannot check store")
+
+// Check compares the store under opts.Root with the manifest. Differences
+// are returned in the report; the error is for a check that could not run
+// (no store directory under the root, a cancelled context).
+func Check(ctx context.Context, m *Manifest, opts CheckOptions) (*Report, error) {
+	root := opts.Root
+	if root == "" {
+		root = "/"
+	}
+	if fi, err := os.Stat(root); err != nil {
+		return nil, fmt.Errorf("%w: root %s: %v", ErrRoot, root, errors.Unwrap(err))
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("%w: root %s is not a directory", ErrRoot, root)
+	}
+	storeDir := filepath.Join(root, m.StoreDir)
+	if fi, err := os.Stat(storeDir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("%w: no store directory %s under root %s", ErrRoot, m.StoreDir, root)
+	}
+	jobs := opts.Jobs
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	counters := opts.Counters
+	if counters == nil {
+		counters = &Counters{}
+	}
+	start := time.Now()
+
+	// Largest first, so that one big path does not start last and leave the
+	// other workers idle at the end.
+	order := make([]int, len(m.Entries))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return m.Entries[order[a]].NarSize > m.Entries[order[b]].NarSize })
+
+	results := make([][]Problem, len(m.Entries))
+	var hashed atomic.Uint64
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < jobs; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := checker{root: root, checks: opts.Metadata, counters: counters}
+			for i := range work {
+				var n uint64
+				results[i], n = c.checkEntry(m.Entries[i])
+				hashed.Add(n)
+				counters.Paths.Add(1)
+			}
+		}()
+	}
+	var err error
+feed:
+	for _, i := range order {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			err = ctx.Err()
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err != nil {
+		return nil, err
+	}
+	rep := &Report{Paths: len(m.Entries), Bytes: hashed.Load(), Duration: time.Since(start)}
+	for _, ps := range results {
+		rep.Problems = append(rep.Problems, ps...)
+	}
+	return rep, nil
+}
+
+// checker is one worker's state.
+type checker struct {
+	root     string
+	checks   MetadataChecks
+	counters *Counters
+	h        meteredHash
+}
+
+func (c *checker) checkEntry(e Entry) ([]Problem, uint64) {
+	var problems []Problem
+	add := func(p Problem) {
+		p.StorePath = e.Path
+		problems = append(problems, p)
+	}
+	onDisk := filepath.Join(c.root, e.Path)
+	if _, err := os.Lstat(onDisk); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			add(Problem{Path: e.Path, Kind: KindMissing})
+		} else {
+			add(Problem{Path: e.Path, Kind: KindUnreadable, Detail: errText(err)})
+		}
+		return problems, 0
+	}
+	storeView := func(p string) string { return e.Path + strings.TrimPrefix(p, onDisk) }
+	d := nar.Dumper{Visit: func(p string, info fs.FileInfo) error {
+		for _, prob := range c.checks.problems(info) {
+			prob.Path = storeView(p)
+			add(prob)
+		}
+		return nil
+	}}
+	c.h.reset(c.counters)
+	err := d.Dump(&c.h, onDisk)
+	c.h.flush()
+	if err != nil {
+		var ute *nar.UnsupportedTypeError
+		if errors.As(err, &ute) {
+			add(Problem{Path: storeView(ute.Path), Kind: KindEntryType, Actual: nar.TypeName(ute.Mode)})
+		} else {
+			add(Problem{Path: e.Path, Kind: KindUnreadable, Detail: strings.ReplaceAll(errText(err), onDisk, e.Path)})
+		}
+		return problems, c.h.n
+	}
+	var sum [sha256.Size]byte
+	c.h.h.Sum(sum[:0])
+	if sum != e.NarHash {
+		add(Problem{Path: e.Path, Kind: KindHash,
+			Expected: "sha256:" + nixbase32.EncodeToString(e.NarHash[:]),
+			Actual:   "sha256:" + nixbase32.EncodeToString(sum[:])})
+	}
+	if c.h.n != e.NarSize {
+		add(Problem{Path: e.Path, Kind: KindSize, Expected: fmt.Sprint(e.NarSize), Actual: fmt.Sprint(c.h.n)})
+	}
+	return problems, c.h.n
+}
+
+func errText(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Op + " " + pe.Path + ": " + pe.Err.Error()
+	}
+	return err.Error()
+}
+
+// meteredHash hashes a NAR stream, counting its length and publishing
+// progress in steps, so workers do not contend on the shared counter.
+type meteredHash struct {
+	h        hash.Hash
+	n        uint64
+	pending  uint64
+	counters *Counters
+}
+
+const progressStep = 1 << 20
+
+func (m *meteredHash) reset(c *Counters) {
+	if m.h == nil {
+		m.h = sha256.New()
+	}
+	m.h.Reset()
+	m.n, m.pending, m.counters = 0, 0, c
+}
+
+func (m *meteredHash) Write(p []byte) (int, error) {
+	m.h.Write(p)
+	m.n += uint64(len(p))
+	m.pending += uint64(len(p))
+	if m.pending >= progressStep {
+		m.flush()
+	}
+	return len(p), nil
+}
+
+func (m *meteredHash) flush() {
+	m.counters.Bytes.Add(m.pending)
+	m.pending = 0
+}

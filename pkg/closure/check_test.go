@@ -1,0 +1,191 @@
+package closure
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
+)
+
+// copyClosure copies the fixture closure under a fresh root, keeping modes
+// and mtimes (cp -a), and returns the root and the manifest Nix's own
+// registration gives.
+func copyClosure(t *testing.T) (string, *Manifest, *nixtest.Fixture) {
+	t.Helper()
+	fx := nixtest.Build(t)
+	entries, err := ParseRegistration(strings.NewReader(fx.Registration))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := mustManifest(t, entries)
+	root := t.TempDir()
+	store := filepath.Join(root, "nix", "store")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"-a"}, fx.Closure...)
+	if out, err := exec.Command("cp", append(args, store)...).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", root).Run() })
+	return root, m, fx
+}
+
+func check(t *testing.T, root string, m *Manifest) *Report {
+	t.Helper()
+	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Metadata: AllMetadataChecks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestPristineClosurePasses(t *testing.T) {
+	root, m, _ := copyClosure(t)
+	rep := check(t, root, m)
+	if !rep.OK() {
+		t.Fatalf("problems: %v", rep.Problems)
+	}
+	if rep.Paths != len(m.Entries) || rep.Bytes != m.NarBytes() {
+		t.Fatalf("report %+v", rep)
+	}
+	// The real store too, without a root.
+	if rep := check(t, "", m); !rep.OK() {
+		t.Fatalf("real store: %v", rep.Problems)
+	}
+}
+
+// Each tampering must be found and name the store path.
+func TestTamperMatrix(t *testing.T) {
+	fx := nixtest.Build(t)
+	odd := findPath(t, fx, "-odd-tree")
+	leafLink := findPath(t, fx, "-leaf-link")
+	type tamper func(t *testing.T, dir string) // dir: the odd tree under the root
+	cases := []struct {
+		name  string
+		do    tamper
+		path  string // store path expected in the report
+		kinds []Kind
+	}{
+		{"flipped byte", func(t *testing.T, d string) { rewrite(t, d+"/seven", func(b []byte) []byte { b[3] ^= 1; return b }) }, odd, []Kind{KindHash}},
+		{"truncation", func(t *testing.T, d string) { rewrite(t, d+"/big", func(b []byte) []byte { return b[:len(b)-1] }) }, odd, []Kind{KindHash}},
+		{"appended byte", func(t *testing.T, d string) { rewrite(t, d+"/nine", func(b []byte) []byte { return append(b, 'x') }) }, odd, []Kind{KindHash}},
+		{"chmod +x", func(t *testing.T, d string) { os.Chmod(d+"/seven", 0o555) }, odd, []Kind{KindHash}},
+		{"chmod -x", func(t *testing.T, d string) { os.Chmod(d+"/sub/run", 0o444) }, odd, []Kind{KindHash}},
+		{"chmod 0644", func(t *testing.T, d string) { os.Chmod(d+"/seven", 0o644) }, odd, []Kind{KindMode}},
+		{"setuid", func(t *testing.T, d string) { os.Chmod(d+"/sub/run", 0o555|os.ModeSetuid) }, odd, []Kind{KindSpecialBits}},
+		{"file added", func(t *testing.T, d string) { writable(t, d, func() { os.WriteFile(d+"/new", nil, 0o444) }) }, odd, []Kind{KindHash, KindSize}},
+		{"file removed", func(t *testing.T, d string) { writable(t, d, func() { os.Remove(d + "/eight") }) }, odd, []Kind{KindHash, KindSize}},
+		{"directory replaced by symlink", func(t *testing.T, d string) {
+			writable(t, d, func() { os.Chmod(d+"/empty-dir", 0o755); os.Remove(d + "/empty-dir"); os.Symlink("sub", d+"/empty-dir") })
+		}, odd, []Kind{KindHash}},
+		{"symlink retargeted", func(t *testing.T, d string) {
+			writable(t, d, func() { os.Remove(d + "/dangling"); os.Symlink("../elsewhere", d+"/dangling") })
+		}, odd, []Kind{KindHash}},
+		{"mtime changed", func(t *testing.T, d string) { os.Chtimes(d+"/seven", timeAt(5), timeAt(5)) }, odd, []Kind{KindMtime}},
+		{"fifo added", func(t *testing.T, d string) { writable(t, d, func() { syscall.Mkfifo(d+"/fifo", 0o444) }) }, odd, []Kind{KindEntryType}},
+		{"store path removed", func(t *testing.T, d string) { os.Remove(filepath.Join(filepath.Dir(d), filepath.Base(leafLink))) }, leafLink, []Kind{KindMissing}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			root, m, _ := copyClosure(t)
+			dir := filepath.Join(root, odd)
+			c.do(t, dir)
+			rep := check(t, root, m)
+			if rep.OK() {
+				t.Fatal("tampering not detected")
+			}
+			kinds := map[Kind]bool{}
+			for _, p := range rep.Problems {
+				if p.StorePath != c.path {
+					t.Errorf("problem names %s, want %s: %v", p.StorePath, c.path, p)
+				}
+				kinds[p.Kind] = true
+			}
+			for _, k := range c.kinds {
+				if !kinds[k] {
+					t.Errorf("no %s problem in %v", k, rep.Problems)
+				}
+			}
+		})
+	}
+}
+
+// Every problem is reported, not just the first.
+func TestReportsEveryProblem(t *testing.T) {
+	root, m, fx := copyClosure(t)
+	odd := findPath(t, fx, "-odd-tree")
+	os.Chmod(filepath.Join(root, odd, "seven"), 0o644)
+	os.Chmod(filepath.Join(root, odd, "eight"), 0o644)
+	os.Remove(filepath.Join(root, findPath(t, fx, "-leaf-exe")))
+	rep := check(t, root, m)
+	if len(rep.Problems) != 3 || rep.FailedPaths() != 2 {
+		t.Fatalf("problems: %v", rep.Problems)
+	}
+}
+
+func TestMetadataChecksCanBeTurnedOff(t *testing.T) {
+	root, m, fx := copyClosure(t)
+	odd := filepath.Join(root, findPath(t, fx, "-odd-tree"))
+	os.Chtimes(odd+"/seven", timeAt(5), timeAt(5))
+	os.Chmod(odd+"/eight", 0o644)
+	os.Chmod(odd+"/sub/run", 0o555|os.ModeSetuid)
+	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Jobs: 1})
+	if err != nil || !rep.OK() {
+		t.Fatalf("%v %v", err, rep.Problems)
+	}
+}
+
+func TestRootErrors(t *testing.T) {
+	_, m, _ := copyClosure(t)
+	for _, root := range []string{"/nonexistent-root", t.TempDir()} {
+		if _, err := Check(context.Background(), m, CheckOptions{Root: root}); err == nil {
+			t.Errorf("root %s accepted", root)
+		}
+	}
+}
+
+func findPath(t *testing.T, fx *nixtest.Fixture, suffix string) string {
+	t.Helper()
+	for _, p := range fx.Closure {
+		if strings.HasSuffix(p, suffix) {
+			return p
+		}
+	}
+	t.Fatalf("no %s in closure", suffix)
+	return ""
+}
+
+// rewrite edits a read-only store file in place, keeping mode and mtime.
+func rewrite(t *testing.T, p string, edit func([]byte) []byte) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(p)
+	os.Chmod(p, 0o644)
+	if err := os.WriteFile(p, edit(b), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p, fi.Mode())
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+}
+
+// writable runs f with dir writable, then restores the directory's mode and mtime.
+func writable(t *testing.T, dir string, f func()) {
+	t.Helper()
+	fi, _ := os.Stat(dir)
+	os.Chmod(dir, 0o755)
+	f()
+	os.Chmod(dir, fi.Mode())
+	os.Chtimes(dir, fi.ModTime(), fi.ModTime())
+}
+
+func timeAt(sec int64) time.Time { return time.Unix(sec, 0) }

@@ -1,0 +1,86 @@
+package closure
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const (
+	pathA = "/nix/store/0cxjpflv8b9lbk9qq3jgix4rlqbwdxkc-b"
+	pathB = "/nix/store/34fjjmpy392nx9kxf70xa6v9s4yq8p7l-a"
+	hashZ = "sha256:0000000000000000000000000000000000000000000000000000"
+)
+
+func goodManifest() string {
+	return "nix-closure-manifest 1\nstore-dir /nix/store\npaths 2\nnar-bytes 448\n" +
+		pathA + " " + hashZ + " 328\n" + pathB + " " + hashZ + " 120\nend\n"
+}
+
+func TestManifestRoundTrip(t *testing.T) {
+	m, err := ParseManifest([]byte(goodManifest()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(m.Marshal()); got != goodManifest() {
+		t.Fatalf("round trip:\n%s", got)
+	}
+	if d := DigestOf(m.Marshal()).String(); !strings.HasPrefix(d, "sha256:") || len(d) != 71 {
+		t.Fatalf("digest %s", d)
+	}
+}
+
+func TestManifestRefusesBadInput(t *testing.T) {
+	g := goodManifest()
+	cases := []struct {
+		name, text string
+		version    bool
+	}{
+		{"empty", "", false},
+		{"not a manifest", "hello\n", false},
+		{"unknown version", strings.Replace(g, "manifest 1", "manifest 2", 1), true},
+		{"truncated at a line", g[:strings.Index(g, pathB)], false},
+		{"truncated mid-line", g[:len(g)-10], false},
+		{"no end", strings.TrimSuffix(g, "end\n"), false},
+		{"data after end", g + "x\n", false},
+		{"count mismatch", strings.Replace(g, "paths 2", "paths 3", 1), false},
+		{"bytes mismatch", strings.Replace(g, "nar-bytes 448", "nar-bytes 449", 1), false},
+		{"unsorted", strings.Replace(strings.Replace(g, pathA, "X", 1), pathB, pathA, 1), false},
+		{"duplicate", strings.Replace(g, pathB, pathA, 1), false},
+		{"outside store", strings.Replace(g, pathB, "/etc/34fjjmpy392nx9kxf70xa6v9s4yq8p7l-a", 1), false},
+		{"slash in name", strings.Replace(g, pathB, pathB+"/etc", 1), false},
+		{"dotdot", strings.Replace(g, pathB, "/nix/store/../34fjjmpy392nx9kxf70xa6v9s4yq8p7l-a", 1), false},
+		{"dotdot name", strings.Replace(g, pathB, "/nix/store/34fjjmpy392nx9kxf70xa6v9s4yq8p7l-..", 1), false},
+		{"bad hash", strings.Replace(g, hashZ+" 120", "sha256:zz 120", 1), false},
+		{"bad size", strings.Replace(g, " 120\n", " -1\n", 1), false},
+		{"relative store dir", strings.Replace(g, "store-dir /nix/store", "store-dir nix/store", 1), false},
+		{"zero paths", "nix-closure-manifest 1\nstore-dir /nix/store\npaths 0\nnar-bytes 0\nend\n", false},
+		{"CRLF", strings.ReplaceAll(g, "\n", "\r\n"), false},
+	}
+	for _, c := range cases {
+		_, err := ParseManifest([]byte(c.text))
+		if err == nil {
+			t.Errorf("%s: accepted", c.name)
+			continue
+		}
+		if c.version != errors.Is(err, ErrManifestVersion) {
+			t.Errorf("%s: %v", c.name, err)
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: multi-line error %q", c.name, err)
+		}
+	}
+}
+
+func TestNewManifestDeduplicates(t *testing.T) {
+	e := Entry{Path: pathA, NarSize: 200}
+	m, err := NewManifest(DefaultStoreDir, []Entry{e, e})
+	if err != nil || len(m.Entries) != 1 {
+		t.Fatalf("%v %v", m, err)
+	}
+	e2 := e
+	e2.NarSize = 300
+	if _, err := NewManifest(DefaultStoreDir, []Entry{e, e2}); err == nil {
+		t.Fatal("conflicting duplicate accepted")
+	}
+}
