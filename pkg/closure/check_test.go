@@ -83,7 +83,11 @@ func TestTamperMatrix(t *testing.T) {
 		{"file added", func(t *testing.T, d string) { writable(t, d, func() { os.WriteFile(d+"/new", nil, 0o444) }) }, odd, []Kind{KindHash, KindSize}},
 		{"file removed", func(t *testing.T, d string) { writable(t, d, func() { os.Remove(d + "/eight") }) }, odd, []Kind{KindHash, KindSize}},
 		{"directory replaced by symlink", func(t *testing.T, d string) {
-			writable(t, d, func() { os.Chmod(d+"/empty-dir", 0o755); os.Remove(d + "/empty-dir"); os.Symlink("sub", d+"/empty-dir") })
+			writable(t, d, func() {
+				os.Chmod(d+"/empty-dir", 0o755)
+				os.Remove(d + "/empty-dir")
+				os.Symlink("sub", d+"/empty-dir")
+			})
 		}, odd, []Kind{KindHash}},
 		{"symlink retargeted", func(t *testing.T, d string) {
 			writable(t, d, func() { os.Remove(d + "/dangling"); os.Symlink("../elsewhere", d+"/dangling") })

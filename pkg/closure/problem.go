@@ -19,9 +19,9 @@ const (
 
 // Problem is one difference found by Check.
 type Problem struct {
-	StorePath string `json:"storePath"`      // the manifest entry
-	Path      string `json:"path"`           // the entry concerned, as seen without the root prefix
-	Kind      Kind   `json:"kind"`           //
+	StorePath string `json:"storePath"` // the manifest entry
+	Path      string `json:"path"`      // the entry concerned, as seen without the root prefix
+	Kind      Kind   `json:"kind"`      //
 	Expected  string `json:"expected,omitempty"`
 	Actual    string `json:"actual,omitempty"`
 	Detail    string `json:"detail,omitempty"`

@@ -73,7 +73,7 @@ func mustTree(t *testing.T, root string) {
 		"..b": "x", ".a": "x", "a": "x", "A": "x", "b..": "x", "with space": "s",
 		"grüße-日本": "u", strings.Repeat("n", 255): "long", "empty": "",
 		"seven": "1234567", "eight": "12345678", "nine": "123456789",
-		"big": strings.Repeat("z", 3*copyBufferSize+5),
+		"big":          strings.Repeat("z", 3*copyBufferSize+5),
 		"sub/deeper/f": "f",
 	}
 	for name, content := range files {
