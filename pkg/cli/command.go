@@ -95,13 +95,12 @@ func NewFlagSet(env Env, tool, cmd, synopsis, description string) *pflag.FlagSet
 	return fs
 }
 
-// Parse parses args, turning flag errors into usage errors and --help into
-// pflag.ErrHelp (which Main treats as success).
+// Parse parses args, turning flag errors into usage errors; --help prints
+// the usage and returns pflag.ErrHelp, which Main treats as success.
 func Parse(fs *pflag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
-			fs.Usage()
-			return err
+			return err // pflag has already printed the usage
 		}
 		return Usage(err)
 	}
