@@ -6,9 +6,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // UnsupportedTypeError reports an entry NAR cannot represent.
@@ -42,8 +43,8 @@ func TypeName(m fs.FileMode) string {
 	return "unknown entry type"
 }
 
-// ErrChangedWhileReading reports a regular file whose length changed while it
-// was read.
+// ErrChangedWhileReading reports a regular file that became shorter while it
+// was read, so its NAR would disagree with its own length field.
 var ErrChangedWhileReading = errors.New("file changed size while being read")
 
 // Visitor is called for every entry before it is serialised, with the
@@ -67,114 +68,128 @@ func Dump(w io.Writer, path string) error {
 }
 
 // Dump writes the NAR serialisation of the tree at path to w.
+//
+// The tree is walked through directory descriptors (openat, fstatat), so the
+// kernel resolves one name per entry instead of the whole path, which matters
+// for closures of many small files.
 func (d *Dumper) Dump(w io.Writer, path string) error {
-	info, err := os.Lstat(path)
-	if err != nil {
-		return err
+	var st unix.Stat_t
+	if err := lstatAt(unix.AT_FDCWD, path, &st); err != nil {
+		return &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	t := &tokenWriter{w: w}
 	t.str(magic)
-	if err := d.node(t, path, info, *bp); err != nil {
+	if err := d.node(t, unix.AT_FDCWD, path, path, &st, *bp); err != nil {
 		return err
 	}
 	return t.err
 }
 
-func (d *Dumper) node(t *tokenWriter, path string, info fs.FileInfo, buf []byte) error {
+// node serialises the entry called name in directory dirfd; path is its
+// full path, for the visitor and for messages.
+func (d *Dumper) node(t *tokenWriter, dirfd int, name, path string, st *unix.Stat_t, buf []byte) error {
+	info := newFileInfo(name, st)
 	if d.Visit != nil {
 		if err := d.Visit(path, info); err != nil {
 			return err
 		}
 	}
-	mode := info.Mode()
-	switch {
-	case mode.IsRegular():
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
 		t.strs(tokOpen, tokType, tokRegular)
-		if mode&executableFlag != 0 {
+		if st.Mode&executableFlag != 0 {
 			t.strs(tokExecutable, "")
 		}
 		t.str(tokContents)
-		if err := d.contents(t, path, info.Size(), buf); err != nil {
+		if err := d.contents(t, dirfd, name, path, st.Size, buf); err != nil {
 			return err
 		}
 		t.str(tokClose)
-	case mode&fs.ModeSymlink != 0:
-		target, err := os.Readlink(path)
+	case unix.S_IFLNK:
+		target, err := readlinkAt(dirfd, name, st.Size)
 		if err != nil {
-			return err
+			return &fs.PathError{Op: "readlink", Path: path, Err: err}
 		}
 		t.strs(tokOpen, tokType, tokSymlink, tokTarget, target, tokClose)
-	case mode.IsDir():
-		names, err := readDirNames(path)
-		if err != nil {
+	case unix.S_IFDIR:
+		return d.directory(t, dirfd, name, path, buf)
+	default:
+		return &UnsupportedTypeError{Path: path, Mode: info.Mode()}
+	}
+	return t.err
+}
+
+func (d *Dumper) directory(t *tokenWriter, dirfd int, name, path string, buf []byte) error {
+	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY)
+	if err != nil {
+		return &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	dir := os.NewFile(uintptr(fd), path)
+	defer dir.Close()
+	names, err := dir.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	// NAR orders entries byte-wise, which is Go's string order.
+	sort.Strings(names)
+	t.strs(tokOpen, tokType, tokDirectory)
+	var st unix.Stat_t
+	for _, child := range names {
+		childPath := path + "/" + child
+		if err := lstatAt(fd, child, &st); err != nil {
+			return &fs.PathError{Op: "lstat", Path: childPath, Err: err}
+		}
+		t.strs(tokEntry, tokOpen, tokName, child, tokNode)
+		if err := d.node(t, fd, child, childPath, &st, buf); err != nil {
 			return err
 		}
-		t.strs(tokOpen, tokType, tokDirectory)
-		for _, name := range names {
-			child := filepath.Join(path, name)
-			ci, err := os.Lstat(child)
-			if err != nil {
-				return err
-			}
-			t.strs(tokEntry, tokOpen, tokName, name, tokNode)
-			if err := d.node(t, child, ci, buf); err != nil {
-				return err
-			}
-			t.str(tokClose)
-		}
 		t.str(tokClose)
-	default:
-		return &UnsupportedTypeError{Path: path, Mode: mode}
 	}
+	t.str(tokClose)
 	return t.err
 }
 
 // contents writes the length, the bytes and the padding of a regular file.
-// The length comes from Lstat; a file that grows or shrinks while being read
-// is an error rather than a NAR that disagrees with its own length field.
-func (d *Dumper) contents(t *tokenWriter, path string, size int64, buf []byte) error {
+// The length comes from lstat; a file that shrinks while being read is an
+// error. Growth is not looked for: the bytes hashed are those the length
+// field announces, and a store file that changes fails its hash anyway.
+func (d *Dumper) contents(t *tokenWriter, dirfd int, name, path string, size int64, buf []byte) error {
 	t.u64(uint64(size))
 	if t.err != nil {
 		return t.err
 	}
-	f, err := os.Open(path)
+	if size == 0 {
+		return nil
+	}
+	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW)
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "open", Path: path, Err: err}
 	}
-	defer f.Close()
-	n, err := io.CopyBuffer(t.w, io.LimitReader(onlyReader{f}, size), buf)
-	if err != nil {
-		t.err = err
-		return err
-	}
-	if n != size {
-		return fmt.Errorf("%s: %w", path, ErrChangedWhileReading)
-	}
-	if extra, _ := f.Read(buf[:1]); extra != 0 {
-		return fmt.Errorf("%s: %w", path, ErrChangedWhileReading)
+	defer unix.Close(fd)
+	left := size
+	for left > 0 {
+		chunk := buf
+		if int64(len(chunk)) > left {
+			chunk = chunk[:left]
+		}
+		n, err := unix.Read(fd, chunk)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if n == 0 {
+			return fmt.Errorf("%s: %w", path, ErrChangedWhileReading)
+		}
+		if _, err := t.w.Write(chunk[:n]); err != nil {
+			t.err = err
+			return err
+		}
+		left -= int64(n)
 	}
 	t.pad(uint64(size))
 	return t.err
-}
-
-// onlyReader hides *os.File's WriterTo/ReaderFrom so io.CopyBuffer uses our
-// pooled buffer instead of allocating one per file.
-type onlyReader struct{ io.Reader }
-
-// readDirNames returns a directory's entry names sorted byte-wise, the order
-// NAR requires (Go's string comparison is byte-wise).
-func readDirNames(path string) ([]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	names, err := f.Readdirnames(-1)
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	return names, nil
 }
