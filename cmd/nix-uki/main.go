@@ -1,0 +1,32 @@
+// Command nix-uki builds, signs, verifies and inspects Unified Kernel
+// Images.
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+)
+
+const toolName = "nix-uki"
+
+var tool = &cli.Tool{
+	Name:    toolName,
+	Summary: "build, sign, verify and inspect Unified Kernel Images",
+	Commands: []cli.Command{
+		{Name: "build", Summary: "assemble a UKI from a systemd-stub, a kernel and payloads (and sign it)", Run: runBuild},
+		{Name: "sign", Summary: "sign a PE image with Authenticode (SHA-256)", Run: runSign},
+		{Name: "verify", Summary: "verify an image's Authenticode signatures against certificates", Run: runVerify},
+		{Name: "inspect", Summary: "show an image's sections, metadata and signatures", Run: runInspect},
+	},
+}
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return tool.Main(ctx, cli.Env{Stdin: stdin, Stdout: stdout, Stderr: stderr}, args)
+}

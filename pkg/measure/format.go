@@ -1,0 +1,58 @@
+package measure
+
+// PCRKernelBoot is the PCR systemd-stub measures UKI sections into
+// (TPM2_PCR_KERNEL_BOOT in systemd's src/fundamental/tpm2-pcr.h).
+const PCRKernelBoot = 11
+
+// UKI section names (systemd src/fundamental/uki.c, unified_sections[]).
+const (
+	SectionLinux   = ".linux"
+	SectionOSRel   = ".osrel"
+	SectionCmdline = ".cmdline"
+	SectionInitrd  = ".initrd"
+	SectionUcode   = ".ucode"
+	SectionSplash  = ".splash"
+	SectionDTB     = ".dtb"
+	SectionUname   = ".uname"
+	SectionSBAT    = ".sbat"
+	SectionPCRSig  = ".pcrsig"
+	SectionPCRPKey = ".pcrpkey"
+	SectionProfile = ".profile"
+	SectionDTBAuto = ".dtbauto"
+	SectionHWIDs   = ".hwids"
+	SectionEFIFW   = ".efifw"
+)
+
+// Boot phase words systemd-pcrphase extends into PCR 11 (the words ukify
+// accepts in --phases; systemd-pcrphase.service(8)).
+const (
+	PhaseEnterInitrd = "enter-initrd"
+	PhaseLeaveInitrd = "leave-initrd"
+	PhaseSysinit     = "sysinit"
+	PhaseReady       = "ready"
+	PhaseShutdown    = "shutdown"
+	PhaseFinal       = "final"
+)
+
+var knownPhaseWords = []string{
+	PhaseEnterInitrd, PhaseLeaveInitrd, PhaseSysinit, PhaseReady, PhaseShutdown, PhaseFinal,
+}
+
+// phaseSeparator joins the words of a phase path.
+const phaseSeparator = ":"
+
+// defaultPhasePaths are systemd-measure's phase paths when none is given:
+// from entering the initrd to the system being up (measure-tool.c).
+var defaultPhasePaths = []string{
+	"enter-initrd",
+	"enter-initrd:leave-initrd",
+	"enter-initrd:leave-initrd:sysinit",
+	"enter-initrd:leave-initrd:sysinit:ready",
+}
+
+// sdmagicPrefix and sdmagicSuffix frame the stub's version in its .sdmagic
+// section: "#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####".
+const (
+	sdmagicPrefix = "#### LoaderInfo: systemd-stub "
+	sdmagicSuffix = " ####"
+)

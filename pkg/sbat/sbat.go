@@ -1,0 +1,118 @@
+package sbat
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrMalformed is returned (wrapped) for an SBAT line that does not have six
+// non-empty fields or whose generation is not a positive number.
+var ErrMalformed = errors.New("malformed SBAT")
+
+// Entry is one SBAT line.
+type Entry struct {
+	Component  string
+	Generation string
+	Vendor     string
+	Package    string
+	Version    string
+	URL        string
+}
+
+func (e Entry) String() string {
+	return strings.Join([]string{e.Component, e.Generation, e.Vendor, e.Package, e.Version, e.URL}, ",")
+}
+
+// Parse reads SBAT text; source names it in errors ("stub .sbat",
+// a file name). Trailing NULs are ignored, as are blank lines and CRs.
+// The "sbat,1,..." version line is returned separately from the entries
+// (header is empty when there is none).
+func Parse(source string, text []byte) (header *Entry, entries []Entry, err error) {
+	text = bytes.TrimRight(text, "\x00")
+	for i, line := range strings.Split(string(text), "\n") {
+		line = strings.TrimSuffix(line, "\r")
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		e, err := ParseLine(line)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s line %d: %w", source, i+1, err)
+		}
+		if e.Component == "sbat" {
+			if header != nil {
+				return nil, nil, fmt.Errorf("%s line %d: %w: a second sbat version line", source, i+1, ErrMalformed)
+			}
+			header = &e
+			continue
+		}
+		entries = append(entries, e)
+	}
+	return header, entries, nil
+}
+
+// ParseLine checks and splits one SBAT line.
+func ParseLine(line string) (Entry, error) {
+	if strings.IndexByte(line, 0) >= 0 {
+		return Entry{}, fmt.Errorf("%w: NUL byte in %q", ErrMalformed, line)
+	}
+	f := strings.Split(line, ",")
+	if len(f) != NumFields {
+		return Entry{}, fmt.Errorf("%w: %d fields in %q, expected %d", ErrMalformed, len(f), line, NumFields)
+	}
+	for i, v := range f {
+		if strings.TrimSpace(v) == "" {
+			return Entry{}, fmt.Errorf("%w: empty %s in %q", ErrMalformed, fieldNames[i], line)
+		}
+	}
+	if !positive(f[1]) {
+		return Entry{}, fmt.Errorf("%w: component_generation %q is not a positive number in %q", ErrMalformed, f[1], line)
+	}
+	return Entry{f[0], f[1], f[2], f[3], f[4], f[5]}, nil
+}
+
+func positive(s string) bool {
+	if s == "" || s == "0" || len(s) > 9 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Source is one input to Merge.
+type Source struct {
+	Name string // for errors
+	Text []byte
+}
+
+// Merge combines several SBAT texts (the stub's, the kernel's, the user's)
+// into one section under a single version line, keeping their order and
+// dropping exact duplicate lines. The result ends with a newline and a NUL,
+// as ukify writes it.
+func Merge(sources ...Source) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString(Header)
+	b.WriteByte('\n')
+	seen := map[Entry]bool{}
+	for _, s := range sources {
+		_, entries, err := Parse(s.Name, s.Text)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if seen[e] {
+				continue
+			}
+			seen[e] = true
+			b.WriteString(e.String())
+			b.WriteByte('\n')
+		}
+	}
+	b.WriteByte(0)
+	return []byte(b.String()), nil
+}

@@ -1,0 +1,138 @@
+package uki
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
+	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
+	"github.com/nix-boot-security/nix-boot-security/pkg/sbat"
+)
+
+// Info describes an image, for `nix-uki inspect`.
+type Info struct {
+	Sections    []SectionInfo   `json:"sections"`
+	OSRelease   string          `json:"os_release,omitempty"`
+	Cmdline     string          `json:"cmdline,omitempty"`
+	Uname       string          `json:"uname,omitempty"`
+	SBAT        string          `json:"sbat,omitempty"`
+	StubVersion string          `json:"stub_version,omitempty"`
+	Signatures  []SignatureInfo `json:"signatures"`
+	// UKI tells whether systemd-stub would boot this as a UKI; Problems
+	// says why not (or what it would ignore).
+	UKI      bool     `json:"uki"`
+	Problems []string `json:"problems,omitempty"`
+}
+
+// SectionInfo is one section: VirtualSize, RVA, file offset and the
+// SHA-256 of the VirtualSize bytes a loader maps (what the stub measures).
+type SectionInfo struct {
+	Name           string `json:"name"`
+	Size           uint32 `json:"size"`
+	VirtualAddress uint32 `json:"virtual_address"`
+	FileOffset     uint32 `json:"file_offset"`
+	SHA256         string `json:"sha256"`
+}
+
+// SignatureInfo is one Authenticode signature.
+type SignatureInfo struct {
+	Subject         string `json:"subject"`
+	Issuer          string `json:"issuer"`
+	DigestAlgorithm string `json:"digest_algorithm"`
+	// DigestMatches tells whether the signed digest is this image's.
+	DigestMatches bool `json:"digest_matches"`
+}
+
+const maxTextSection = 1 << 20
+
+// Inspect describes the image f.
+func Inspect(f *pe.File) (*Info, error) {
+	info := &Info{Signatures: []SignatureInfo{}}
+	for i := range f.Sections {
+		s := &f.Sections[i]
+		h := sha256.New()
+		if _, err := io.Copy(h, f.SectionReader(s)); err != nil {
+			return nil, fmt.Errorf("reading %s: %w", s.NameString(), err)
+		}
+		// Bytes past the raw data are zeros in memory.
+		if raw := int64(f.SectionReader(s).Size()); int64(s.VirtualSize) > raw {
+			io.CopyN(h, zeros{}, int64(s.VirtualSize)-raw)
+		}
+		size := s.VirtualSize
+		if size == 0 {
+			size = s.SizeOfRawData
+		}
+		info.Sections = append(info.Sections, SectionInfo{
+			Name: s.NameString(), Size: size, VirtualAddress: s.VirtualAddress,
+			FileOffset: s.PointerToRawData, SHA256: hex.EncodeToString(h.Sum(nil)),
+		})
+	}
+	text := func(name string) string {
+		s := f.Section(name)
+		if s == nil {
+			return ""
+		}
+		b, err := f.SectionData(s, maxTextSection)
+		if err != nil {
+			info.Problems = append(info.Problems, err.Error())
+			return ""
+		}
+		return strings.TrimRight(string(b), "\x00")
+	}
+	info.OSRelease = text(SectionOSRel)
+	info.Cmdline = text(SectionCmdline)
+	info.Uname = text(SectionUname)
+	info.SBAT = text(SectionSBAT)
+	if info.SBAT != "" {
+		if _, _, err := sbat.Parse(".sbat", []byte(info.SBAT)); err != nil {
+			info.Problems = append(info.Problems, err.Error())
+		}
+	}
+	if v, err := stubVersion(f); err == nil {
+		info.StubVersion = v
+	}
+
+	sigs, err := authenticode.Signatures(f)
+	if err != nil {
+		info.Problems = append(info.Problems, err.Error())
+	}
+	for _, s := range sigs {
+		si := SignatureInfo{
+			Subject:         s.Signer.Subject.String(),
+			Issuer:          s.Signer.Issuer.String(),
+			DigestAlgorithm: strings.ToLower(strings.ReplaceAll(s.DigestAlg.String(), "-", "")),
+		}
+		si.DigestMatches = s.CheckDigest(f) == nil
+		info.Signatures = append(info.Signatures, si)
+	}
+	info.UKI, info.Problems = acceptable(f, info), append(info.Problems, ukiProblems(f, info)...)
+	return info, nil
+}
+
+// ukiProblems lists what keeps systemd-stub from booting f as a UKI.
+func ukiProblems(f *pe.File, info *Info) []string {
+	var p []string
+	if info.StubVersion == "" || !strings.HasPrefix(info.StubVersion, "systemd-stub") {
+		p = append(p, "no systemd-stub: .sdmagic is missing or does not name systemd-stub")
+	}
+	if s := f.Section(SectionLinux); s == nil || s.VirtualSize == 0 {
+		p = append(p, "no .linux section: the stub has no kernel to start")
+	}
+	seen := map[string]bool{}
+	for _, s := range info.Sections {
+		if rank(s.Name) < len(CanonicalOrder) && seen[s.Name] {
+			p = append(p, fmt.Sprintf("section %s appears twice", s.Name))
+		}
+		seen[s.Name] = true
+	}
+	return p
+}
+
+func acceptable(f *pe.File, info *Info) bool { return len(ukiProblems(f, info)) == 0 }
+
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }

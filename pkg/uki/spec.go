@@ -1,0 +1,180 @@
+package uki
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
+	"github.com/nix-boot-security/nix-boot-security/pkg/sbat"
+)
+
+// ErrDuplicate is returned when a section is given twice.
+var ErrDuplicate = errors.New("duplicate section")
+
+// Spec is everything a UKI will contain: the stub and the sections added to
+// it. Build it with NewSpec, add computed sections with Add.
+type Spec struct {
+	Stub        []byte
+	stub        *pe.File
+	stubVersion string
+	sections    []Section
+}
+
+// Options are the inputs of a UKI, as ukify takes them.
+type Options struct {
+	Stub    []byte   // a systemd-stub PE image, unsigned
+	Linux   string   // kernel image path (required)
+	Initrds []string // concatenated in order into .initrd
+	// Sections are the other payloads (.osrel, .cmdline, .uname, .splash,
+	// .dtb, .ucode, .pcrpkey and any extra named sections). Empty ones are
+	// left out, as systemd-stub treats them as absent.
+	Sections []Section
+	// SBAT entries of the user's, merged after the stub's and the kernel's;
+	// when there are none, sbat.UKIEntry is used, as ukify does.
+	SBAT []sbat.Source
+}
+
+// NewSpec checks the stub and inputs and collects the sections, merging the
+// stub's, the kernel's and the user's SBAT into one .sbat.
+func NewSpec(o Options) (*Spec, error) {
+	s := &Spec{Stub: o.Stub}
+	f, err := pe.NewFile(bytes.NewReader(o.Stub), int64(len(o.Stub)))
+	if err != nil {
+		return nil, fmt.Errorf("stub: %w", err)
+	}
+	if d := f.DataDirectory(pe.IMAGE_DIRECTORY_ENTRY_SECURITY); d.Size != 0 || d.VirtualAddress != 0 {
+		return nil, ErrSignedStub
+	}
+	s.stub = f
+	if v, err := stubVersion(f); err == nil {
+		s.stubVersion = v
+	}
+	if o.Linux == "" {
+		return nil, errors.New("no kernel given (.linux is required)")
+	}
+	linux, err := FileSection(SectionLinux, o.Linux)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Add(linux); err != nil {
+		return nil, err
+	}
+	if len(o.Initrds) > 0 {
+		initrd, err := FileSection(SectionInitrd, o.Initrds...)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.Add(initrd); err != nil {
+			return nil, err
+		}
+	}
+	for _, sec := range o.Sections {
+		if err := s.Add(sec); err != nil {
+			return nil, err
+		}
+	}
+
+	sources := []sbat.Source{}
+	if sec := f.Section(SectionSBAT); sec != nil {
+		b, err := f.SectionData(sec, 1<<20)
+		if err != nil {
+			return nil, fmt.Errorf("stub: %w", err)
+		}
+		sources = append(sources, sbat.Source{Name: "stub .sbat", Text: b})
+	}
+	ks, err := kernelSBAT(o.Linux)
+	if err != nil {
+		return nil, err
+	}
+	if ks != nil {
+		sources = append(sources, sbat.Source{Name: "kernel .sbat", Text: ks})
+	}
+	user := o.SBAT
+	if len(user) == 0 {
+		user = []sbat.Source{{Name: "default", Text: []byte(sbat.UKIEntry)}}
+	}
+	merged, err := sbat.Merge(append(sources, user...)...)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Add(NewSection(SectionSBAT, merged)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// kernelSBAT returns the kernel's .sbat, or nil when it has none or is not
+// a PE image (ukify only warns then, and so do we, silently).
+func kernelSBAT(path string) ([]byte, error) {
+	k, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("kernel: %w", err)
+	}
+	defer k.Close()
+	fi, err := k.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("kernel: %w", err)
+	}
+	kf, err := pe.NewFile(k, fi.Size())
+	if err != nil {
+		if errors.Is(err, pe.ErrNotPE) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("kernel %s: %w", path, err)
+	}
+	sec := kf.Section(SectionSBAT)
+	if sec == nil {
+		return nil, nil
+	}
+	b, err := kf.SectionData(sec, 1<<20)
+	if err != nil {
+		return nil, fmt.Errorf("kernel: %w", err)
+	}
+	return b, nil
+}
+
+// Add adds a section; empty sections are left out. A name may appear once,
+// and only .sbat may replace a section of the stub.
+func (s *Spec) Add(sec Section) error {
+	if err := checkName(sec.Name); err != nil {
+		return err
+	}
+	if sec.Size() == 0 {
+		return nil
+	}
+	for _, have := range s.sections {
+		if have.Name == sec.Name {
+			return fmt.Errorf("%w: %s", ErrDuplicate, sec.Name)
+		}
+	}
+	if sec.Name != SectionSBAT && s.stub != nil && s.stub.Section(sec.Name) != nil {
+		return fmt.Errorf("%w: the stub already has a %s section", ErrDuplicate, sec.Name)
+	}
+	s.sections = append(s.sections, sec)
+	return nil
+}
+
+// Ordered returns the sections in canonical order, then any others in the
+// order they were added: the order of the image's added sections and of
+// the stub's measurements.
+func (s *Spec) Ordered() []Section {
+	out := append([]Section(nil), s.sections...)
+	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Name) < rank(out[j].Name) })
+	return out
+}
+
+// Section returns the section called name.
+func (s *Spec) Section(name string) (Section, bool) {
+	for _, sec := range s.sections {
+		if sec.Name == name {
+			return sec, true
+		}
+	}
+	return Section{}, false
+}
+
+// StubVersion is the stub's .sdmagic version ("" when it has none).
+func (s *Spec) StubVersion() string { return s.stubVersion }

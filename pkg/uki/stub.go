@@ -1,0 +1,52 @@
+package uki
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
+)
+
+// Errors callers branch on.
+var (
+	ErrNoStub     = errors.New("no systemd-stub found")
+	ErrSignedStub = errors.New("the stub is already signed; give build an unsigned stub (a signature would not survive adding sections)")
+	ErrNotStub    = errors.New("not a systemd-stub: no .sdmagic section")
+)
+
+// FindStub returns the first of DefaultStubPaths that exists.
+func FindStub() (string, error) {
+	for _, p := range DefaultStubPaths {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%w in %s; install systemd-boot-efi or pass --stub", ErrNoStub, strings.Join(DefaultStubPaths, ", "))
+}
+
+// StubVersion returns the version in a stub's .sdmagic section, e.g.
+// "systemd-stub 252.39-1~deb12u2".
+func StubVersion(stub []byte) (string, error) {
+	f, err := pe.NewFile(bytes.NewReader(stub), int64(len(stub)))
+	if err != nil {
+		return "", err
+	}
+	return stubVersion(f)
+}
+
+func stubVersion(f *pe.File) (string, error) {
+	s := f.Section(SectionSDMagic)
+	if s == nil {
+		return "", ErrNotStub
+	}
+	b, err := f.SectionData(s, 4096)
+	if err != nil {
+		return "", err
+	}
+	v := string(bytes.TrimRight(b, "\x00"))
+	v = strings.TrimSuffix(strings.TrimPrefix(v, sdMagicPrefix), sdMagicSuffix)
+	return strings.TrimSpace(v), nil
+}
