@@ -18,6 +18,8 @@ func tool() *cli.Tool {
 		Commands: []cli.Command{
 			manifestCommand(),
 			checkCommand(),
+			imageCommand(),
+			bootCommand(),
 		},
 	}
 }

@@ -115,8 +115,10 @@ func nixUKI(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if nixUKIPath != "" {
-		os.RemoveAll(filepath.Dir(nixUKIPath))
+	for _, built := range []string{nixUKIPath, ncvPath} {
+		if built != "" {
+			os.RemoveAll(filepath.Dir(built))
+		}
 	}
 	os.Exit(code)
 }

@@ -1,0 +1,17 @@
+package verity
+
+import "errors"
+
+// Errors callers branch on. Malformed input (ErrSuperblock, ErrTruncated,
+// ErrRootHashLength, ErrParams) is an input error; ErrRootMismatch and
+// ErrCorrupt mean something was checked and found wrong.
+var (
+	ErrSuperblock     = errors.New("invalid verity superblock")
+	ErrParams         = errors.New("invalid verity parameters")
+	ErrTruncated      = errors.New("hash device truncated")
+	ErrDataTooSmall   = errors.New("data device smaller than the superblock says")
+	ErrRootHashLength = errors.New("root hash has the wrong length")
+	ErrRootMismatch   = errors.New("root hash does not match")
+	ErrCorrupt        = errors.New("verity corruption")
+	ErrEmpty          = errors.New("image has no complete data block")
+)

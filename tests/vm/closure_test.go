@@ -1,0 +1,227 @@
+//go:build vm
+
+package vm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
+	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/initrd"
+	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
+)
+
+// Issue 5: the closure manifest rides inside the signed UKI (an extra cpio
+// in .initrd, its digest on .cmdline) and `nix-closure-verify boot`, a
+// static binary in the initrd, checks the store before the boot goes on.
+
+const (
+	continuesMarker = "NBS-BOOT-CONTINUES"
+	storeDiskModules = "virtio_pci virtio_blk ext4"
+)
+
+var (
+	storeOKRE     = regexp.MustCompile(`^nix-closure-verify: store ok: \d+ paths, `)
+	bootStoppedRE = regexp.MustCompile(`^nix-closure-verify: boot stopped; powering off$`)
+	continuesRE   = regexp.MustCompile("^" + continuesMarker + "$")
+)
+
+// bootScript is what the test initrd's /init runs after loading modules:
+// mount the store disk read-only where the system would be, run the check
+// (no shell is needed by the check itself), and show that the boot goes on.
+func bootScript(mount string) []byte {
+	return []byte("mkdir -p /sysroot\n" + mount + "\n/bin/nix-closure-verify boot\necho " + continuesMarker + "\n")
+}
+
+func TestClosureCheckAtBoot(t *testing.T) {
+	harness.NeedTools(t, stub, "go", "mkfs.ext4")
+	harness.NeedVMTools(t, harness.FirmwareSecureBoot)
+	fx := nixtest.Build(t)
+	nixUKI := nixUKI(t)
+	ncv := staticNCV(t)
+	vmlinuz, modulesDir := kernel(t)
+	key, cert := snakeoil(t)
+	dir := t.TempDir()
+
+	// The manifest from Nix's own registration of the closure.
+	entries, err := closure.ParseRegistration(strings.NewReader(fx.Registration))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := closure.NewManifest(closure.DefaultStoreDir, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manifest := filepath.Join(dir, "manifest")
+	if err := os.WriteFile(manifest, m.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	pristine := storeDisk(t, fx.Closure, nil)
+	odd := ""
+	for _, p := range fx.Closure {
+		if strings.HasSuffix(p, "-odd-tree") {
+			odd = p
+		}
+	}
+	tampered := storeDisk(t, fx.Closure, func(root string) {
+		flipByte(t, filepath.Join(root, odd, "seven"))
+	})
+
+	ird := buildInitrd(t, dir, initrd.Spec{
+		ModulesDir: modulesDir,
+		Modules:    strings.Fields(storeDiskModules),
+		Run:        []string{"/bin/sh", "/boot-check.sh"},
+		Files: []initrd.File{
+			{Name: "bin/nix-closure-verify", HostPath: ncv, Perm: 0o755},
+			{Name: "boot-check.sh", Data: bootScript("mount -o ro /dev/vda /sysroot"), Perm: 0o755},
+		},
+	})
+	image := filepath.Join(dir, "uki.efi")
+	run(t, nixUKI, "build", "--stub", stub, "--linux", vmlinuz, "--initrd", ird,
+		"--cmdline", cmdline+" nix-closure-verify.root=/sysroot",
+		"--os-release", "@"+osRelease(t, dir), "--closure-manifest", manifest,
+		"--secureboot-private-key", key, "--secureboot-certificate", cert, "--output", image)
+
+	t.Run("pristine store: the check passes and the boot goes on", func(t *testing.T) {
+		t.Parallel()
+		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, image), Disks: []string{pristine}})
+		ctx := context.Background()
+		if _, err := vm.WaitFor(ctx, storeOKRE); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := vm.WaitFor(ctx, continuesRE); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("one flipped byte: the boot stops naming the path", func(t *testing.T) {
+		t.Parallel()
+		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, image), Disks: []string{tampered}})
+		ctx := context.Background()
+		failed := regexp.MustCompile("^nix-closure-verify: FAILED " + regexp.QuoteMeta(odd) + ": content-hash: ")
+		if _, err := vm.WaitFor(ctx, failed); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := vm.WaitFor(ctx, bootStoppedRE); err != nil {
+			t.Fatal(err)
+		}
+		if err := vm.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if continuesRE.MatchString(vm.Console.Log()) || strings.Contains(vm.Console.Log(), continuesMarker) {
+			t.Fatal("the boot went on past a failed check")
+		}
+	})
+
+	t.Run("digest on the command line changed: the firmware refuses", func(t *testing.T) {
+		t.Parallel()
+		changed := filepath.Join(t.TempDir(), "uki.efi")
+		data, err := os.ReadFile(image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := strings.Index(string(data), "nix-closure-verify.digest=sha256:")
+		if i < 0 {
+			t.Fatal("no digest on the image's command line")
+		}
+		data[i+len("nix-closure-verify.digest=sha256:")] ^= 1
+		if err := os.WriteFile(changed, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, changed), Disks: []string{pristine}})
+		if _, err := vm.WaitFor(context.Background(), harness.RefusedRE); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// storeDisk makes an ext4 image holding the closure under nix/store, with
+// the store's canonical metadata (mkfs.ext4 -d keeps modes and mtimes).
+// edit, when given, changes the copy before the image is made.
+func storeDisk(t *testing.T, paths []string, edit func(root string)) string {
+	t.Helper()
+	root := filepath.Join(t.TempDir(), "root")
+	store := filepath.Join(root, "nix", "store")
+	if err := os.MkdirAll(store, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "cp", append(append([]string{"-a"}, paths...), store)...)
+	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", root).Run() })
+	if edit != nil {
+		edit(root)
+	}
+	img := filepath.Join(t.TempDir(), "store.ext4")
+	run(t, "mkfs.ext4", "-q", "-F", "-d", root, img, "64M")
+	return img
+}
+
+// flipByte changes one byte of a read-only store file, keeping its size,
+// mode and mtime, so only its content differs.
+func flipByte(t *testing.T, p string) {
+	t.Helper()
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[0] ^= 1
+	os.Chmod(p, 0o644)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(p, fi.Mode())
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+var (
+	ncvOnce sync.Once
+	ncvPath string
+	ncvErr  error
+)
+
+// staticNCV builds nix-closure-verify as the initrd needs it: one static
+// binary (CGO_ENABLED=0).
+func staticNCV(t *testing.T) string {
+	t.Helper()
+	ncvOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "nbs-ncv-")
+		if err != nil {
+			ncvErr = err
+			return
+		}
+		ncvPath = filepath.Join(dir, "nix-closure-verify")
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-trimpath", "-o", ncvPath, "./cmd/nix-closure-verify")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			ncvErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if ncvErr != nil {
+		t.Fatalf("building nix-closure-verify: %v", ncvErr)
+	}
+	return ncvPath
+}
