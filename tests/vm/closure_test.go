@@ -25,7 +25,7 @@ import (
 // static binary in the initrd, checks the store before the boot goes on.
 
 const (
-	continuesMarker = "NBS-BOOT-CONTINUES"
+	continuesMarker  = "NBS-BOOT-CONTINUES"
 	storeDiskModules = "virtio_pci virtio_blk ext4"
 )
 
