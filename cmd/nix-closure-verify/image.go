@@ -16,9 +16,8 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/atomicfile"
 	"github.com/nix-boot-security/nix-boot-security/pkg/bootcheck"
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
-	"github.com/nix-boot-security/nix-boot-security/pkg/dm"
 	"github.com/nix-boot-security/nix-boot-security/pkg/verity"
-	"golang.org/x/sys/unix"
+	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
 
 func imageCommand() cli.Command {
@@ -138,7 +137,7 @@ func runImageFormat(ctx context.Context, env cli.Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	f, data, _, err := openSized(image)
+	f, data, _, err := veritydev.OpenSized(image)
 	if err != nil {
 		return cli.Usage(err)
 	}
@@ -220,13 +219,13 @@ func runImageVerify(ctx context.Context, env cli.Env, args []string) error {
 		return err
 	}
 	image := fs.Arg(0)
-	hashPath := defaultHashFile(image, *hashFile, *hashOffset)
-	df, data, _, err := openSized(image)
+	hashPath := veritydev.DefaultHashPath(image, *hashFile, *hashOffset)
+	df, data, _, err := veritydev.OpenSized(image)
 	if err != nil {
 		return cli.Usage(err)
 	}
 	defer df.Close()
-	hf, hash, _, err := openSized(hashPath)
+	hf, hash, _, err := veritydev.OpenSized(hashPath)
 	if err != nil {
 		return cli.Usage(err)
 	}
@@ -297,9 +296,11 @@ func runImageOpen(ctx context.Context, env cli.Env, args []string) error {
 		return err
 	}
 	image := fs.Arg(0)
-	path, err := openVerity(image, defaultHashFile(image, *hashFile, *hashOffset), *hashOffset, root, *name, optional)
+	path, err := veritydev.Open(veritydev.Options{Image: image,
+		HashPath: veritydev.DefaultHashPath(image, *hashFile, *hashOffset), HashOffset: *hashOffset,
+		RootHash: root, Name: *name, Optional: optional})
 	if err != nil {
-		return err
+		return imageError(err)
 	}
 	fmt.Fprintln(env.Stdout, path)
 	return nil
@@ -309,69 +310,9 @@ func runImageOpen(ctx context.Context, env cli.Env, args []string) error {
 // hash device, offset, root hash and name come from the signed kernel
 // command line.
 func openStoreImage(ctx context.Context, c bootcheck.Config) (string, error) {
-	return openVerity(c.Image, defaultHashFile(c.Image, c.HashDevice, c.HashOffset), c.HashOffset, c.RootHash, c.Name, nil)
-}
-
-// openVerity checks the top of the tree against root, then sets up
-// /dev/mapper/NAME and returns its path. optional are dm-verity's optional
-// table arguments, one word each.
-func openVerity(image, hashPath string, hashOffset uint64, root []byte, name string, optional []string) (string, error) {
-	df, data, dataBlock, err := openSized(image)
-	if err != nil {
-		return "", cli.Usage(err)
-	}
-	defer df.Close()
-	sameFile := hashPath == image
-	hf, hash, hashBlock := df, data, dataBlock
-	if !sameFile {
-		if hf, hash, hashBlock, err = openSized(hashPath); err != nil {
-			return "", cli.Usage(err)
-		}
-		defer hf.Close()
-	}
-	sb, g, err := verity.CheckRoot(data, hash, hashOffset, root)
-	if err != nil {
-		return "", imageError(fmt.Errorf("%s: %w", image, err))
-	}
-
-	ctl, err := dm.Open()
-	if err != nil {
-		return "", cli.Usage(err)
-	}
-	defer ctl.Close()
-
-	// Loop devices are attached with autoclear: once device-mapper holds
-	// them, closing ours leaves them to it, and they go when it goes.
-	dataDev, err := blockDevice(df, dataBlock)
-	if err != nil {
-		return "", cli.Usage(err)
-	}
-	defer dataDev.close()
-	hashDev := dataDev
-	if !sameFile {
-		if hashDev, err = blockDevice(hf, hashBlock); err != nil {
-			return "", cli.Usage(err)
-		}
-		defer hashDev.close()
-	}
-	params, err := verity.TableParams(g, sb.Salt, root, dataDev.dev, hashDev.dev, optional...)
-	if err != nil {
-		return "", cli.Usage(err)
-	}
-	// The same UUID form cryptsetup uses, so lsblk and systemd recognise it.
-	uuid := fmt.Sprintf("CRYPT-VERITY-%x-%s", sb.UUID, name)
-	if len(uuid) >= dm.DM_UUID_LEN {
-		uuid = uuid[:dm.DM_UUID_LEN-1]
-	}
-	dev, err := ctl.Setup(name, uuid, []dm.Target{{Length: g.Sectors(), Type: verity.TargetName, Params: params}}, true)
-	if err != nil {
-		return "", cli.Usage(err)
-	}
-	path, err := dm.MakeNode(name, dev)
-	if err != nil {
-		return "", cli.Usage(err)
-	}
-	return path, nil
+	return veritydev.Open(veritydev.Options{Image: c.Image,
+		HashPath: veritydev.DefaultHashPath(c.Image, c.HashDevice, c.HashOffset), HashOffset: c.HashOffset,
+		RootHash: c.RootHash, Name: c.Name})
 }
 
 const closeHelp = `Removes the device-mapper device NAME (and /dev/mapper/NAME if open made
@@ -386,18 +327,7 @@ func runImageClose(ctx context.Context, env cli.Env, args []string) error {
 	if *name == "" || fs.NArg() != 0 {
 		return cli.Usagef("image close needs --name and no arguments")
 	}
-	ctl, err := dm.Open()
-	if err != nil {
-		return cli.Usage(err)
-	}
-	defer ctl.Close()
-	if err := ctl.RemoveDevice(*name); err != nil {
-		return cli.Usage(err)
-	}
-	if err := dm.RemoveNode(*name); err != nil {
-		return cli.Usage(err)
-	}
-	return nil
+	return cli.Usage(veritydev.Close(*name))
 }
 
 const sha256Help = `Hashes the whole image with sha256, streaming: the check a boot would have to
@@ -449,69 +379,6 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
-}
-
-// openSized opens a file or block device read-only with its size (Stat
-// says 0 for block devices, so the size comes from seeking to the end).
-func openSized(path string) (*os.File, *io.SectionReader, bool, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, nil, false, err
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, nil, false, err
-	}
-	isBlock := st.Mode()&os.ModeDevice != 0 && st.Mode()&os.ModeCharDevice == 0
-	if !isBlock && !st.Mode().IsRegular() {
-		f.Close()
-		return nil, nil, false, fmt.Errorf("%s: not a regular file or block device", path)
-	}
-	size, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		f.Close()
-		return nil, nil, false, fmt.Errorf("size of %s: %w", path, err)
-	}
-	return f, io.NewSectionReader(f, 0, size), isBlock, nil
-}
-
-// attached is a device for a table line: a block device as it is, or a
-// file through a loop device.
-type attached struct {
-	dev  string
-	loop *dm.Loop
-}
-
-func (a *attached) close() {
-	if a.loop != nil {
-		a.loop.Close()
-	}
-}
-
-func blockDevice(f *os.File, isBlock bool) (*attached, error) {
-	if isBlock {
-		var st unix.Stat_t
-		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-			return nil, fmt.Errorf("stat %s: %w", f.Name(), err)
-		}
-		return &attached{dev: dm.DevString(st.Rdev)}, nil
-	}
-	l, err := dm.AttachLoop(f)
-	if err != nil {
-		return nil, err
-	}
-	return &attached{dev: l.DevString(), loop: l}, nil
-}
-
-func defaultHashFile(image, hashFile string, hashOffset uint64) string {
-	switch {
-	case hashFile != "":
-		return hashFile
-	case hashOffset > 0:
-		return image
-	}
-	return image + ".verity"
 }
 
 func parseRootHash(s string) ([]byte, error) {
