@@ -94,7 +94,7 @@ func TestClosureCheckAtBoot(t *testing.T) {
 
 	t.Run("pristine store: the check passes and the boot goes on", func(t *testing.T) {
 		t.Parallel()
-		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, image), Disks: []string{pristine}})
+		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, image), Disks: []string{pristine}, ReadOnlyDisks: true})
 		ctx := context.Background()
 		if _, err := vm.WaitFor(ctx, storeOKRE); err != nil {
 			t.Fatal(err)
@@ -106,7 +106,7 @@ func TestClosureCheckAtBoot(t *testing.T) {
 
 	t.Run("one flipped byte: the boot stops naming the path", func(t *testing.T) {
 		t.Parallel()
-		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, image), Disks: []string{tampered}})
+		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, image), Disks: []string{tampered}, ReadOnlyDisks: true})
 		ctx := context.Background()
 		failed := regexp.MustCompile("^nix-closure-verify: FAILED " + regexp.QuoteMeta(odd) + ": content-hash: ")
 		if _, err := vm.WaitFor(ctx, failed); err != nil {
@@ -138,7 +138,7 @@ func TestClosureCheckAtBoot(t *testing.T) {
 		if err := os.WriteFile(changed, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, changed), Disks: []string{pristine}})
+		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, changed), Disks: []string{pristine}, ReadOnlyDisks: true})
 		if _, err := vm.WaitFor(context.Background(), harness.RefusedRE); err != nil {
 			t.Fatal(err)
 		}

@@ -44,6 +44,9 @@ type Config struct {
 	// Disks are raw files attached as virtio-blk drives in this order; in a
 	// Linux guest (with virtio_pci and virtio_blk) they are /dev/vda, vdb...
 	Disks []string
+	// ReadOnlyDisks attaches the disks read-only, so that VMs running at
+	// the same time can share them (QEMU locks writable images).
+	ReadOnlyDisks bool
 
 	// TPM attaches a TPM 2.0 (tpm-tis) emulated by swtpm. Its state lives
 	// in TPMStateDir when set (kept across boots), else in a fresh
@@ -147,7 +150,11 @@ func Start(ctx context.Context, cfg Config) (vm *VM, err error) {
 		args = append(args, "-drive", "format=raw,file="+qemuPath(cfg.ESPImage))
 	}
 	for _, d := range cfg.Disks {
-		args = append(args, "-drive", "if=virtio,format=raw,file="+qemuPath(d))
+		drive := "if=virtio,format=raw,file=" + qemuPath(d)
+		if cfg.ReadOnlyDisks {
+			drive += ",readonly=on"
+		}
+		args = append(args, "-drive", drive)
 	}
 	if cfg.TPM {
 		state := cfg.TPMStateDir
