@@ -26,7 +26,7 @@ import (
 
 const (
 	continuesMarker  = "NBS-BOOT-CONTINUES"
-	storeDiskModules = "virtio_pci virtio_blk ext4"
+	storeDiskModules = "virtio_pci virtio_blk crc32c_generic ext4" // ext4 asks for crc32c through the crypto API, which modules.dep does not list
 )
 
 var (
