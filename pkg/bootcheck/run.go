@@ -63,8 +63,12 @@ func checkStore(ctx context.Context, c Config, console io.Writer) error {
 	}
 	volume := fmt.Sprintf("%s in %.2f s", progress.Bytes(rep.Bytes), rep.Duration.Seconds())
 	if !rep.OK() {
-		return fmt.Errorf("%w: %d of %d store paths differ from the manifest (%d problems); checked %s",
-			ErrFailed, rep.FailedPaths(), rep.Paths, len(rep.Problems), volume)
+		problems := "1 problem"
+		if len(rep.Problems) != 1 {
+			problems = fmt.Sprintf("%d problems", len(rep.Problems))
+		}
+		return fmt.Errorf("%w: %d of %d store paths differ from the manifest (%s); checked %s",
+			ErrFailed, rep.FailedPaths(), rep.Paths, problems, volume)
 	}
 	fmt.Fprintf(console, "%s: store ok: %d paths, %s\n", Prefix, rep.Paths, volume)
 	return nil
