@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
@@ -15,8 +16,18 @@ func runInspect(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "inspect", "[--json] IMAGE",
 		`Show an image's sections (name, size, address, SHA-256 of what the stub
 measures), os-release, command line, kernel release, SBAT, signatures, the
-stub's version, and whether systemd-stub would boot it as a UKI.`)
+stub's version, and whether systemd-stub would boot it as a UKI.
+
+Then the PCR 11 values the image's stub will produce (the rules of the
+stub's version, read from .sdmagic, as in "nix-uki measure --help"), right
+after the stub (phase ":", what an initrd without systemd sees) and after
+systemd-measure's phase paths, and for a .pcrsig: per bank, how many
+entries were made by the image's .pcrpkey, how many signatures verify, and
+which predicted states they sign. A .pcrsig that is not systemd's JSON is
+an input error (exit status 2).`)
 	asJSON := fs.Bool("json", false, "print JSON")
+	bankArgs := fs.StringArray("pcr-banks", nil, "PCR `BANKS` to predict (default: sha256)")
+	phaseArgs := fs.StringArray("phases", nil, "phase `PATHS` to predict (default: \":\" and systemd-measure's four)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -28,16 +39,36 @@ stub's version, and whether systemd-stub would boot it as a UKI.`)
 		return err
 	}
 	defer fh.Close()
+	banks := []measure.Bank{measure.SHA256}
+	if len(*bankArgs) > 0 {
+		if banks, err = measure.ParseBanks(*bankArgs...); err != nil {
+			return cli.Usagef("--pcr-banks: %w", err)
+		}
+	}
+	phases := inspectPhases()
+	if len(*phaseArgs) > 0 {
+		if phases, err = measure.ParsePhases(*phaseArgs...); err != nil {
+			return cli.Usagef("--phases: %w", err)
+		}
+	}
 	info, err := uki.Inspect(f)
 	if err != nil {
 		return cli.Usage(err)
 	}
+	pi, err := inspectPCR(f, info, banks, phases)
+	if err != nil {
+		return pcrsigError(fs.Arg(0), err)
+	}
 	if *asJSON {
 		enc := json.NewEncoder(env.Stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(info)
+		return enc.Encode(struct {
+			*uki.Info
+			PCR11 *pcrInfo `json:"pcr11"`
+		}{info, pi})
 	}
 	printInfo(env.Stdout, info)
+	printPCR(env.Stdout, pi)
 	return nil
 }
 

@@ -1,5 +1,5 @@
-// Command nix-uki builds, signs, verifies and inspects Unified Kernel
-// Images.
+// Command nix-uki builds, signs, verifies, measures and inspects Unified
+// Kernel Images.
 package main
 
 import (
@@ -17,6 +17,7 @@ var tool = &cli.Tool{
 	Summary: "build, sign, verify and inspect Unified Kernel Images",
 	Commands: []cli.Command{
 		{Name: "build", Summary: "assemble a UKI from a systemd-stub, a kernel and payloads (and sign it)", Run: runBuild},
+		{Name: "measure", Summary: "predict an image's PCR 11 values and sign TPM2 policies for them", Run: runMeasure},
 		{Name: "sign", Summary: "sign a PE image with Authenticode (SHA-256)", Run: runSign},
 		{Name: "verify", Summary: "verify an image's Authenticode signatures against certificates", Run: runVerify},
 		{Name: "inspect", Summary: "show an image's sections, metadata and signatures", Run: runInspect},

@@ -4,9 +4,12 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/swtpm"
 )
 
 func TestMain(m *testing.M) {
@@ -17,11 +20,13 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// The scripts need the Debian stub and openssl; outside CI they are skipped
-// when those are missing.
+const systemdMeasure = "/usr/lib/systemd/systemd-measure"
+
+// The scripts need the Debian stub and the peer tools; outside CI they are
+// skipped when those are missing.
 func TestScripts(t *testing.T) {
 	const stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-	for _, need := range []string{"openssl", "sbverify", "osslsigncode"} {
+	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl"} {
 		if _, err := exec.LookPath(need); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("%s missing", need)
@@ -29,17 +34,39 @@ func TestScripts(t *testing.T) {
 			t.Skipf("%s not installed; run scripts/deps", need)
 		}
 	}
-	if _, err := os.Stat(stub); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
+	for _, f := range []string{stub, systemdMeasure} {
+		if _, err := os.Stat(f); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatal(err)
+			}
+			t.Skip(err)
 		}
-		t.Skip(err)
 	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("STUB", stub)
+			env.Setenv("SYSTEMD_MEASURE", systemdMeasure)
+			env.Setenv("SYSTEMD_PAGER", "cat")
+			env.Setenv("SYSTEMD_COLORS", "0")
 			return nil
+		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
+			// swtpm starts a TPM emulator for the rest of the script and
+			// sets $TCTI to its systemd --tpm2-device= form.
+			"swtpm": func(ts *testscript.TestScript, neg bool, args []string) {
+				if neg || len(args) != 0 {
+					ts.Fatalf("usage: swtpm")
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				e, err := swtpm.Start(ctx, filepath.Join(ts.Getenv("WORK"), ".swtpm"))
+				if err != nil {
+					cancel()
+					ts.Fatalf("starting swtpm: %v", err)
+				}
+				ts.Defer(func() { e.Close(); cancel() })
+				ts.Setenv("TCTI", e.TCTI())
+			},
 		},
 	})
 }

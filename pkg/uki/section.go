@@ -22,6 +22,9 @@ type Section struct {
 	data  []byte
 	files []string
 	sizes []int64
+	// parts, when not nil, are concatenated to make the section (an
+	// initrd made of the user's files and an archive computed in memory).
+	parts []Section
 }
 
 // NewSection is a section with in-memory contents.
@@ -48,8 +51,22 @@ func FileSection(name string, paths ...string) (Section, error) {
 	return s, nil
 }
 
+// Concat is a section whose contents are the given sections' contents one
+// after the other; their names do not matter. Nothing is read until the
+// section is opened.
+func Concat(name string, parts ...Section) Section {
+	return Section{Name: name, parts: append([]Section{}, parts...)}
+}
+
 // Size is the section's length in bytes (its VirtualSize in the image).
 func (s Section) Size() int64 {
+	if s.parts != nil {
+		var n int64
+		for _, p := range s.parts {
+			n += p.Size()
+		}
+		return n
+	}
 	if s.files == nil {
 		return int64(len(s.data))
 	}
@@ -62,6 +79,9 @@ func (s Section) Size() int64 {
 
 // Open returns the section's exact bytes as a stream.
 func (s Section) Open() (io.ReadCloser, error) {
+	if s.parts != nil {
+		return &partChain{parts: s.parts}, nil
+	}
 	if s.files == nil {
 		return io.NopCloser(bytes.NewReader(s.data)), nil
 	}
@@ -70,10 +90,13 @@ func (s Section) Open() (io.ReadCloser, error) {
 
 // Bytes reads the whole section into memory.
 func (s Section) Bytes() ([]byte, error) {
-	if s.files == nil {
+	if s.files == nil && s.parts == nil {
 		return s.data, nil
 	}
-	r, _ := s.Open()
+	r, err := s.Open()
+	if err != nil {
+		return nil, err
+	}
 	defer r.Close()
 	b := make([]byte, 0, s.Size())
 	buf := bytes.NewBuffer(b)
@@ -86,7 +109,10 @@ func (s Section) Bytes() ([]byte, error) {
 // SHA256 is the digest of the section's contents.
 func (s Section) SHA256() ([sha256.Size]byte, error) {
 	var d [sha256.Size]byte
-	r, _ := s.Open()
+	r, err := s.Open()
+	if err != nil {
+		return d, err
+	}
 	defer r.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, r); err != nil {
@@ -148,6 +174,45 @@ func (c *fileChain) Read(p []byte) (int, error) {
 func (c *fileChain) Close() error {
 	if c.f != nil {
 		return c.f.Close()
+	}
+	return nil
+}
+
+// partChain reads the parts one after the other, each opened only when
+// reached, so at most one file is open at a time.
+type partChain struct {
+	parts []Section
+	cur   io.ReadCloser
+}
+
+func (c *partChain) Read(p []byte) (int, error) {
+	for {
+		if c.cur == nil {
+			if len(c.parts) == 0 {
+				return 0, io.EOF
+			}
+			r, err := c.parts[0].Open()
+			if err != nil {
+				return 0, err
+			}
+			c.cur, c.parts = r, c.parts[1:]
+		}
+		n, err := c.cur.Read(p)
+		if err == io.EOF {
+			c.cur.Close()
+			c.cur = nil
+			if n > 0 {
+				return n, nil
+			}
+			continue
+		}
+		return n, err
+	}
+}
+
+func (c *partChain) Close() error {
+	if c.cur != nil {
+		return c.cur.Close()
 	}
 	return nil
 }

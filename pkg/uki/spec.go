@@ -28,6 +28,10 @@ type Options struct {
 	Stub    []byte   // a systemd-stub PE image, unsigned
 	Linux   string   // kernel image path (required)
 	Initrds []string // concatenated in order into .initrd
+	// ExtraInitrds are archives made in memory, appended to .initrd after
+	// the Initrds files (the kernel unpacks concatenated cpio archives in
+	// order, so later ones add files to earlier ones).
+	ExtraInitrds [][]byte
 	// Sections are the other payloads (.osrel, .cmdline, .uname, .splash,
 	// .dtb, .ucode, .pcrpkey and any extra named sections). Empty ones are
 	// left out, as systemd-stub treats them as absent.
@@ -62,10 +66,18 @@ func NewSpec(o Options) (*Spec, error) {
 	if err := s.Add(linux); err != nil {
 		return nil, err
 	}
-	if len(o.Initrds) > 0 {
-		initrd, err := FileSection(SectionInitrd, o.Initrds...)
+	if len(o.Initrds) > 0 || len(o.ExtraInitrds) > 0 {
+		files, err := FileSection(SectionInitrd, o.Initrds...)
 		if err != nil {
 			return nil, err
+		}
+		initrd := files
+		if len(o.ExtraInitrds) > 0 {
+			parts := []Section{files}
+			for _, b := range o.ExtraInitrds {
+				parts = append(parts, NewSection(SectionInitrd, b))
+			}
+			initrd = Concat(SectionInitrd, parts...)
 		}
 		if err := s.Add(initrd); err != nil {
 			return nil, err

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
+)
+
+func runMeasure(ctx context.Context, env cli.Env, args []string) error {
+	fs := cli.NewFlagSet(env, toolName, "measure", "--linux KERNEL [options]",
+		`Predict the PCR 11 values systemd-stub will produce for the image that
+"nix-uki build" makes from the same options (the section options are
+build's, .sbat merging and the .uname default included), after each phase
+path, as "systemd-measure calculate" prints them: "11:<bank>=<hex>" lines on
+stdout, a "# PCR[11] Phase <path>" comment before each phase on stderr; with
+--json its --json=short form.
+With --pcr-private-key, print instead the signed policies (the .pcrsig
+build would embed), as "systemd-measure sign --json=short" does.
+`+closureHelp+`
+`+pcrHelp)
+	var sf sectionFlags
+	sf.register(fs)
+	var pf pcrFlags
+	pf.register(fs)
+	asJSON := fs.Bool("json", false, "print the prediction as JSON")
+	if err := cli.Parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return cli.Usagef("measure: unexpected argument %q", fs.Arg(0))
+	}
+	if sf.linux == "" {
+		return cli.Usagef("measure: --linux is required")
+	}
+	pcr, err := pf.load(env.Stderr)
+	if err != nil {
+		return err
+	}
+	spec, err := sf.spec(pcr.pcrpkey)
+	if err != nil {
+		return err
+	}
+	pred, err := predictSpec(spec, pcr.banks, pcr.phases)
+	if err != nil {
+		return err
+	}
+	if len(pcr.groups) == 0 {
+		return writePrediction(env, pred, *asJSON)
+	}
+	sig, err := measure.SignGroups(pred, pcr.groups)
+	if err != nil {
+		return inputError(fmt.Errorf("signing PCR policies: %w", err))
+	}
+	js, err := sig.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(env.Stdout, "%s\n", js)
+	return err
+}
