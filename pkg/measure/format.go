@@ -4,25 +4,6 @@ package measure
 // (TPM2_PCR_KERNEL_BOOT in systemd's src/fundamental/tpm2-pcr.h).
 const PCRKernelBoot = 11
 
-// UKI section names (systemd src/fundamental/uki.c, unified_sections[]).
-const (
-	SectionLinux   = ".linux"
-	SectionOSRel   = ".osrel"
-	SectionCmdline = ".cmdline"
-	SectionInitrd  = ".initrd"
-	SectionUcode   = ".ucode"
-	SectionSplash  = ".splash"
-	SectionDTB     = ".dtb"
-	SectionUname   = ".uname"
-	SectionSBAT    = ".sbat"
-	SectionPCRSig  = ".pcrsig"
-	SectionPCRPKey = ".pcrpkey"
-	SectionProfile = ".profile"
-	SectionDTBAuto = ".dtbauto"
-	SectionHWIDs   = ".hwids"
-	SectionEFIFW   = ".efifw"
-)
-
 // Boot phase words systemd-pcrphase extends into PCR 11 (the words ukify
 // accepts in --phases; systemd-pcrphase.service(8)).
 const (

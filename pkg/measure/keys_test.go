@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 func TestLoadKeys(t *testing.T) {
@@ -69,7 +70,7 @@ func TestSignGroups(t *testing.T) {
 		{Key: b.priv, Public: &b.priv.PublicKey, Phases: []Phase{"enter-initrd:leave-initrd:sysinit:ready", "enter-initrd"}},
 	}
 	r, _ := RulesForVersion(252)
-	p, err := Predict(r, image{SectionLinux: []byte("k")}.sections(), []Bank{SHA256}, GroupPhases(groups))
+	p, err := Predict(r, image{uki.SectionLinux: []byte("k")}.sections(), []Bank{SHA256}, GroupPhases(groups))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"slices"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 func TestParseBanks(t *testing.T) {
@@ -99,14 +101,14 @@ func TestRulesFor(t *testing.T) {
 		if err != nil {
 			continue
 		}
-		if r.Version != tc.version || r.Measures(SectionUname) != tc.uname || r.Measures(SectionSBAT) != tc.uname ||
-			r.Measures(SectionUcode) != tc.ucode || r.Measures(SectionEFIFW) != tc.efifw {
+		if r.Version != tc.version || r.Measures(uki.SectionUname) != tc.uname || r.Measures(uki.SectionSBAT) != tc.uname ||
+			r.Measures(uki.SectionUcode) != tc.ucode || r.Measures(uki.SectionEFIFW) != tc.efifw {
 			t.Errorf("RulesFor(%q) = %+v", tc.in, r)
 		}
-		if r.Measures(SectionPCRSig) {
+		if r.Measures(uki.SectionPCRSig) {
 			t.Errorf("RulesFor(%q) measures .pcrsig", tc.in)
 		}
-		if r.Sections[0] != SectionLinux {
+		if r.Sections[0] != uki.SectionLinux {
 			t.Errorf("RulesFor(%q) does not start with .linux", tc.in)
 		}
 	}

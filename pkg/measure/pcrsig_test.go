@@ -10,6 +10,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 var sharedKey *rsa.PrivateKey
@@ -27,7 +29,7 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 }
 
 func TestSignKeyErrors(t *testing.T) {
-	p := predictCase(t, image{SectionLinux: []byte("k")}, []string{"sha256"}, []string{"enter-initrd"})
+	p := predictCase(t, image{uki.SectionLinux: []byte("k")}, []string{"sha256"}, []string{"enter-initrd"})
 	k := rsaKey(t)
 	other, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -61,7 +63,7 @@ func TestSignReproducibleAndCombine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	img := image{SectionLinux: []byte("k"), SectionCmdline: []byte("quiet")}
+	img := image{uki.SectionLinux: []byte("k"), uki.SectionCmdline: []byte("quiet")}
 	initrd := predictCase(t, img, []string{"sha256", "sha1"}, []string{"enter-initrd"})
 	booted := predictCase(t, img, []string{"sha256", "sha1"}, []string{"enter-initrd:leave-initrd:sysinit:ready"})
 

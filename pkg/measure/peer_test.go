@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/swtpm"
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 // systemdMeasure is Debian 12's systemd-measure (systemd 252), the peer
@@ -108,7 +109,7 @@ type image map[string][]byte
 // canonical) order, to show that Predict applies the stub's order.
 func (im image) sections() []Section {
 	var out []Section
-	for _, name := range []string{SectionPCRSig, SectionSBAT, SectionUname, SectionPCRPKey, SectionDTB, SectionSplash, SectionInitrd, SectionCmdline, SectionOSRel, SectionLinux} {
+	for _, name := range []string{uki.SectionPCRSig, uki.SectionSBAT, uki.SectionUname, uki.SectionPCRPKey, uki.SectionDTB, uki.SectionSplash, uki.SectionInitrd, uki.SectionCmdline, uki.SectionOSRel, uki.SectionLinux} {
 		if data, ok := im[name]; ok {
 			out = append(out, BytesSection(name, data))
 		}
@@ -121,7 +122,7 @@ func (im image) sections() []Section {
 func (im image) measureArgs(t *testing.T, dir string) []string {
 	t.Helper()
 	var args []string
-	for _, name := range []string{SectionLinux, SectionOSRel, SectionCmdline, SectionInitrd, SectionSplash, SectionDTB, SectionPCRPKey} {
+	for _, name := range []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionSplash, uki.SectionDTB, uki.SectionPCRPKey} {
 		data, ok := im[name]
 		if !ok {
 			continue

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"hash"
 	"slices"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 // Event is one extension of PCR 11, with the digest extended in each bank.
@@ -118,7 +120,7 @@ func Predict(rules Rules, sections []Section, banks []Bank, phases []Phase) (*Pr
 		if n == 0 {
 			continue
 		}
-		if name == SectionLinux {
+		if name == uki.SectionLinux {
 			sawLinux = true
 		}
 		nameEv := Event{Section: name, Digests: map[Bank][]byte{}}

@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 // chain computes the expected sha256 PCR 11 by hand from the measured
@@ -36,12 +38,12 @@ func chain(pairs [][2]string, words ...string) string {
 
 func TestPredictRulesByVersion(t *testing.T) {
 	secs := []Section{
-		BytesSection(SectionSBAT, []byte("sbat")),
-		BytesSection(SectionUname, []byte("6.1.0")),
-		BytesSection(SectionLinux, []byte("kernel")),
-		BytesSection(SectionUcode, []byte("ucode")),
-		BytesSection(SectionPCRSig, []byte("{}")),
-		BytesSection(SectionEFIFW, []byte("fw")),
+		BytesSection(uki.SectionSBAT, []byte("sbat")),
+		BytesSection(uki.SectionUname, []byte("6.1.0")),
+		BytesSection(uki.SectionLinux, []byte("kernel")),
+		BytesSection(uki.SectionUcode, []byte("ucode")),
+		BytesSection(uki.SectionPCRSig, []byte("{}")),
+		BytesSection(uki.SectionEFIFW, []byte("fw")),
 		BytesSection(".sdmagic", []byte("magic")),
 	}
 	for _, tc := range []struct {
@@ -110,7 +112,7 @@ func TestPredictSizes(t *testing.T) {
 
 func TestPredictErrors(t *testing.T) {
 	r, _ := RulesForVersion(252)
-	k := BytesSection(SectionLinux, []byte("k"))
+	k := BytesSection(uki.SectionLinux, []byte("k"))
 	for _, tc := range []struct {
 		name   string
 		rules  Rules
@@ -119,9 +121,9 @@ func TestPredictErrors(t *testing.T) {
 		phases []Phase
 		err    error
 	}{
-		{"duplicate", r, []Section{k, BytesSection(SectionLinux, []byte("k2"))}, nil, nil, ErrDuplicateSection},
-		{"no linux", r, []Section{BytesSection(SectionCmdline, []byte("x"))}, nil, nil, ErrNoLinux},
-		{"empty linux", r, []Section{BytesSection(SectionLinux, nil)}, nil, nil, ErrNoLinux},
+		{"duplicate", r, []Section{k, BytesSection(uki.SectionLinux, []byte("k2"))}, nil, nil, ErrDuplicateSection},
+		{"no linux", r, []Section{BytesSection(uki.SectionCmdline, []byte("x"))}, nil, nil, ErrNoLinux},
+		{"empty linux", r, []Section{BytesSection(uki.SectionLinux, nil)}, nil, nil, ErrNoLinux},
 		{"bad bank", r, []Section{k}, []Bank{Bank(9)}, nil, ErrUnknownBank},
 		{"bad phase", r, []Section{k}, nil, []Phase{"boot"}, ErrUnknownPhase},
 		{"no rules", Rules{}, []Section{k}, nil, nil, ErrUnknownStubVersion},
@@ -131,7 +133,7 @@ func TestPredictErrors(t *testing.T) {
 		}
 	}
 	// A read error names the section.
-	_, err := Predict(r, []Section{{Name: SectionLinux, Data: io.MultiReader(bytes.NewReader([]byte("ab")), errReader{}), Size: 10}}, nil, nil)
+	_, err := Predict(r, []Section{{Name: uki.SectionLinux, Data: io.MultiReader(bytes.NewReader([]byte("ab")), errReader{}), Size: 10}}, nil, nil)
 	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("reading section .linux")) {
 		t.Errorf("read error: %v", err)
 	}
@@ -152,7 +154,7 @@ func TestPredictStreams(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	_, err := Predict(r, []Section{{Name: SectionLinux, Data: io.LimitReader(zeroReader{}, size), Size: size}}, nil, nil)
+	_, err := Predict(r, []Section{{Name: uki.SectionLinux, Data: io.LimitReader(zeroReader{}, size), Size: size}}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +181,7 @@ func TestPredictReproducible(t *testing.T) {
 }
 
 func TestEventLog(t *testing.T) {
-	p := predictCase(t, image{SectionLinux: []byte("k"), SectionCmdline: []byte("c")}, []string{"sha256"}, []string{"enter-initrd:leave-initrd"})
+	p := predictCase(t, image{uki.SectionLinux: []byte("k"), uki.SectionCmdline: []byte("c")}, []string{"sha256"}, []string{"enter-initrd:leave-initrd"})
 	log := p.EventLog(SHA256, "enter-initrd:leave-initrd")
 	if len(log) != 6 {
 		t.Fatalf("%d events, want 4 section + 2 phase", len(log))

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 // Rules says which UKI sections one systemd-stub version measures into
@@ -25,11 +27,11 @@ func (r Rules) Measures(name string) bool { return slices.Contains(r.Sections, n
 // it measures; a version uses the entry with the largest start not above
 // it. See the package documentation for where each step comes from.
 var ruleTable = []Rules{
-	{252, []string{SectionLinux, SectionOSRel, SectionCmdline, SectionInitrd, SectionSplash, SectionDTB, SectionPCRPKey}},
-	{254, []string{SectionLinux, SectionOSRel, SectionCmdline, SectionInitrd, SectionSplash, SectionDTB, SectionUname, SectionSBAT, SectionPCRPKey}},
-	{256, []string{SectionLinux, SectionOSRel, SectionCmdline, SectionInitrd, SectionUcode, SectionSplash, SectionDTB, SectionUname, SectionSBAT, SectionPCRPKey}},
-	{257, []string{SectionLinux, SectionOSRel, SectionCmdline, SectionInitrd, SectionUcode, SectionSplash, SectionDTB, SectionUname, SectionSBAT, SectionPCRPKey, SectionProfile, SectionDTBAuto, SectionHWIDs}},
-	{258, []string{SectionLinux, SectionOSRel, SectionCmdline, SectionInitrd, SectionUcode, SectionSplash, SectionDTB, SectionUname, SectionSBAT, SectionPCRPKey, SectionProfile, SectionDTBAuto, SectionHWIDs, SectionEFIFW}},
+	{252, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionSplash, uki.SectionDTB, uki.SectionPCRPKey}},
+	{254, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey}},
+	{256, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey}},
+	{257, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey, uki.SectionProfile, uki.SectionDTBAuto, uki.SectionHWIDs}},
+	{258, []string{uki.SectionLinux, uki.SectionOSRel, uki.SectionCmdline, uki.SectionInitrd, uki.SectionUcode, uki.SectionSplash, uki.SectionDTB, uki.SectionUname, uki.SectionSBAT, uki.SectionPCRPKey, uki.SectionProfile, uki.SectionDTBAuto, uki.SectionHWIDs, uki.SectionEFIFW}},
 }
 
 // Known stub versions: older stubs do not measure into PCR 11 the way

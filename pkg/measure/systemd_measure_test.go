@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"slices"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 // peerCases are the inputs compared with systemd-measure 252. Banks and
@@ -16,36 +18,36 @@ var peerCases = []struct {
 }{
 	{
 		name: "linux only, defaults",
-		img:  image{SectionLinux: []byte("MZ kernel")},
+		img:  image{uki.SectionLinux: []byte("MZ kernel")},
 	},
 	{
 		name: "all sections 252 knows, all banks",
 		img: image{
-			SectionLinux:   pseudoRandom(100_000, 1),
-			SectionOSRel:   []byte("ID=nixos\nVERSION_ID=25.05\n"),
-			SectionCmdline: []byte("init=/nix/store/x-nixos/init root=fstab"),
-			SectionInitrd:  pseudoRandom(70_001, 2),
-			SectionSplash:  pseudoRandom(513, 3),
-			SectionDTB:     pseudoRandom(77, 4),
-			SectionPCRPKey: []byte("-----BEGIN PUBLIC KEY-----\nnot parsed\n-----END PUBLIC KEY-----\n"),
+			uki.SectionLinux:   pseudoRandom(100_000, 1),
+			uki.SectionOSRel:   []byte("ID=nixos\nVERSION_ID=25.05\n"),
+			uki.SectionCmdline: []byte("init=/nix/store/x-nixos/init root=fstab"),
+			uki.SectionInitrd:  pseudoRandom(70_001, 2),
+			uki.SectionSplash:  pseudoRandom(513, 3),
+			uki.SectionDTB:     pseudoRandom(77, 4),
+			uki.SectionPCRPKey: []byte("-----BEGIN PUBLIC KEY-----\nnot parsed\n-----END PUBLIC KEY-----\n"),
 		},
 		banks: []string{"sha1", "sha256", "sha384", "sha512"},
 	},
 	{
 		name: "empty cmdline and initrd are absent",
 		img: image{
-			SectionLinux:   []byte("kernel"),
-			SectionCmdline: {},
-			SectionInitrd:  {},
-			SectionOSRel:   []byte("ID=debian\n"),
+			uki.SectionLinux:   []byte("kernel"),
+			uki.SectionCmdline: {},
+			uki.SectionInitrd:  {},
+			uki.SectionOSRel:   []byte("ID=debian\n"),
 		},
 		banks: []string{"SHA256"},
 	},
 	{
 		name: "custom phases incl. the empty path",
 		img: image{
-			SectionLinux:   []byte("kernel"),
-			SectionCmdline: []byte("quiet"),
+			uki.SectionLinux:   []byte("kernel"),
+			uki.SectionCmdline: []byte("quiet"),
 		},
 		banks:  []string{"sha256", "sha1"},
 		phases: []string{":", "enter-initrd:leave-initrd:sysinit:ready:shutdown:final", "enter-initrd", "sysinit"},
@@ -53,11 +55,11 @@ var peerCases = []struct {
 	{
 		name: "sections 252 does not measure are ignored",
 		img: image{
-			SectionLinux:  []byte("kernel"),
-			SectionInitrd: pseudoRandom(3<<20, 9),
-			SectionUname:  []byte("6.1.0-28-amd64"),
-			SectionSBAT:   []byte("sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n"),
-			SectionPCRSig: []byte(`{"sha256":[]}`),
+			uki.SectionLinux:  []byte("kernel"),
+			uki.SectionInitrd: pseudoRandom(3<<20, 9),
+			uki.SectionUname:  []byte("6.1.0-28-amd64"),
+			uki.SectionSBAT:   []byte("sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n"),
+			uki.SectionPCRSig: []byte(`{"sha256":[]}`),
 		},
 		banks:  []string{"sha384"},
 		phases: []string{"enter-initrd"},

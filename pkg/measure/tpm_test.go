@@ -8,14 +8,15 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 // bootedImage is the UKI whose policy is signed in the TPM tests.
 var bootedImage = image{
-	SectionLinux:   pseudoRandom(50_000, 7),
-	SectionOSRel:   []byte("ID=nixos\n"),
-	SectionCmdline: []byte("init=/nix/store/abc-nixos-system/init quiet"),
-	SectionInitrd:  pseudoRandom(20_000, 8),
+	uki.SectionLinux:   pseudoRandom(50_000, 7),
+	uki.SectionOSRel:   []byte("ID=nixos\n"),
+	uki.SectionCmdline: []byte("init=/nix/store/abc-nixos-system/init quiet"),
+	uki.SectionInitrd:  pseudoRandom(20_000, 8),
 }
 
 // oneByteOff is bootedImage with the last byte of .cmdline changed.
@@ -24,9 +25,9 @@ func oneByteOff() image {
 	for k, v := range bootedImage {
 		im[k] = v
 	}
-	c := bytes.Clone(bootedImage[SectionCmdline])
+	c := bytes.Clone(bootedImage[uki.SectionCmdline])
 	c[len(c)-1] ^= 1
-	im[SectionCmdline] = c
+	im[uki.SectionCmdline] = c
 	return im
 }
 

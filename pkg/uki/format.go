@@ -24,6 +24,10 @@ const (
 	SectionSBAT    = ".sbat"
 	SectionPCRSig  = ".pcrsig"
 	SectionPCRPKey = ".pcrpkey"
+	SectionProfile = ".profile" // systemd 257
+	SectionDTBAuto = ".dtbauto" // systemd 257
+	SectionHWIDs   = ".hwids"   // systemd 257
+	SectionEFIFW   = ".efifw"   // systemd 258
 	SectionSDMagic = ".sdmagic"
 )
 
