@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
+	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/sealing"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
@@ -130,7 +131,7 @@ func TestSignedPolicyInTPM(t *testing.T) {
 					// The disk secret is sealed to "PCR 11 as signed by
 					// this key", the way systemd-cryptenroll
 					// --tpm2-public-key does for the sha256 bank.
-					var obj sealedObject
+					var obj sealing.Object
 					secret := []byte("disk key " + tc.name)
 					if b == SHA256 {
 						authPol, err := AuthorizePolicyDigest(pub)
@@ -144,7 +145,7 @@ func TestSignedPolicyInTPM(t *testing.T) {
 						if b != SHA256 {
 							return
 						}
-						rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: obj.handle, Name: obj.name, Auth: sess}}.Execute(tpm)
+						rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: obj.Handle, Name: obj.Name, Auth: sess}}.Execute(tpm)
 						if err != nil {
 							t.Fatalf("Unseal with the authorized session: %v", err)
 						}
@@ -306,48 +307,14 @@ func satisfyPolicy(t *testing.T, tpm transport.TPM, b Bank, pub *rsa.PublicKey, 
 	return nil
 }
 
-// sealedObject is a secret sealed in the TPM under an SRK, usable only
-// through a session whose policy digest is authPolicy.
-type sealedObject struct {
-	handle tpm2.TPMHandle
-	name   tpm2.TPM2BName
-}
-
-func seal(t *testing.T, tpm transport.TPM, secret, authPolicy []byte) sealedObject {
+func seal(t *testing.T, tpm transport.TPM, secret, authPolicy []byte) sealing.Object {
 	t.Helper()
-	srk, err := tpm2.CreatePrimary{
-		PrimaryHandle: tpm2.AuthHandle{Handle: tpm2.TPMRHOwner, Auth: tpm2.PasswordAuth(nil)},
-		InPublic:      tpm2.New2B(tpm2.ECCSRKTemplate),
-	}.Execute(tpm)
+	obj, closeObj, err := sealing.Seal(tpm, secret, authPolicy)
 	if err != nil {
-		t.Fatalf("CreatePrimary: %v", err)
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { tpm2.FlushContext{FlushHandle: srk.ObjectHandle}.Execute(tpm) })
-	parent := tpm2.AuthHandle{Handle: srk.ObjectHandle, Name: srk.Name, Auth: tpm2.PasswordAuth(nil)}
-	created, err := tpm2.Create{
-		ParentHandle: parent,
-		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
-			Data: tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: secret}),
-		}},
-		InPublic: tpm2.New2B(tpm2.TPMTPublic{
-			Type:             tpm2.TPMAlgKeyedHash,
-			NameAlg:          tpm2.TPMAlgSHA256,
-			ObjectAttributes: tpm2.TPMAObject{FixedTPM: true, FixedParent: true},
-			AuthPolicy:       tpm2.TPM2BDigest{Buffer: authPolicy},
-			Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgKeyedHash, &tpm2.TPMSKeyedHashParms{
-				Scheme: tpm2.TPMTKeyedHashScheme{Scheme: tpm2.TPMAlgNull},
-			}),
-		}),
-	}.Execute(tpm)
-	if err != nil {
-		t.Fatalf("Create sealed object: %v", err)
-	}
-	loaded, err := tpm2.Load{ParentHandle: parent, InPrivate: created.OutPrivate, InPublic: created.OutPublic}.Execute(tpm)
-	if err != nil {
-		t.Fatalf("Load sealed object: %v", err)
-	}
-	t.Cleanup(func() { tpm2.FlushContext{FlushHandle: loaded.ObjectHandle}.Execute(tpm) })
-	return sealedObject{handle: loaded.ObjectHandle, name: loaded.Name}
+	t.Cleanup(closeObj)
+	return obj
 }
 
 func authorizeDigestWithName(t *testing.T, name []byte) []byte {

@@ -31,6 +31,7 @@ import (
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
+	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/sealing"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
@@ -143,7 +144,7 @@ func unlock(tpm transport.TPM, out io.Writer, entries []measure.SignedPolicy, pu
 		return err
 	}
 	secret := []byte("nbs disk key")
-	sealed, cleanup, err := seal(tpm, secret, authPolicy)
+	sealed, cleanup, err := sealing.Seal(tpm, secret, authPolicy)
 	if err != nil {
 		return err
 	}
@@ -189,7 +190,7 @@ func unlock(tpm transport.TPM, out io.Writer, entries []measure.SignedPolicy, pu
 
 // authorize runs PolicyPCR and PolicyAuthorize in a fresh session and
 // unseals with it.
-func authorize(tpm transport.TPM, key *tpm2.LoadExternalResponse, pol []byte, ticket tpm2.TPMTTKVerified, sealed sealedObject, secret []byte) ([]byte, error) {
+func authorize(tpm transport.TPM, key *tpm2.LoadExternalResponse, pol []byte, ticket tpm2.TPMTTKVerified, sealed sealing.Object, secret []byte) ([]byte, error) {
 	sess, closeSess, err := tpm2.PolicySession(tpm, tpm2.TPMAlgSHA256, 16)
 	if err != nil {
 		return nil, fmt.Errorf("StartAuthSession: %w", err)
@@ -206,7 +207,7 @@ func authorize(tpm transport.TPM, key *tpm2.LoadExternalResponse, pol []byte, ti
 	}).Execute(tpm); err != nil {
 		return nil, fmt.Errorf("PolicyAuthorize: %w", err)
 	}
-	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: sealed.handle, Name: sealed.name, Auth: sess}}.Execute(tpm)
+	rsp, err := tpm2.Unseal{ItemHandle: tpm2.AuthHandle{Handle: sealed.Handle, Name: sealed.Name, Auth: sess}}.Execute(tpm)
 	if err != nil {
 		return nil, fmt.Errorf("Unseal: %w", err)
 	}
@@ -214,53 +215,4 @@ func authorize(tpm transport.TPM, key *tpm2.LoadExternalResponse, pol []byte, ti
 		return nil, fmt.Errorf("unsealed %q, sealed %q", rsp.OutData.Buffer, secret)
 	}
 	return rsp.OutData.Buffer, nil
-}
-
-type sealedObject struct {
-	handle tpm2.TPMHandle
-	name   tpm2.TPM2BName
-}
-
-// seal creates a secret under a fresh SRK, usable only through a session
-// whose digest is authPolicy (what systemd-cryptenroll --tpm2-public-key
-// does with a disk key).
-func seal(tpm transport.TPM, secret, authPolicy []byte) (sealedObject, func(), error) {
-	srk, err := tpm2.CreatePrimary{
-		PrimaryHandle: tpm2.AuthHandle{Handle: tpm2.TPMRHOwner, Auth: tpm2.PasswordAuth(nil)},
-		InPublic:      tpm2.New2B(tpm2.ECCSRKTemplate),
-	}.Execute(tpm)
-	if err != nil {
-		return sealedObject{}, nil, fmt.Errorf("CreatePrimary: %w", err)
-	}
-	flushSRK := func() { tpm2.FlushContext{FlushHandle: srk.ObjectHandle}.Execute(tpm) }
-	parent := tpm2.AuthHandle{Handle: srk.ObjectHandle, Name: srk.Name, Auth: tpm2.PasswordAuth(nil)}
-	created, err := tpm2.Create{
-		ParentHandle: parent,
-		InSensitive: tpm2.TPM2BSensitiveCreate{Sensitive: &tpm2.TPMSSensitiveCreate{
-			Data: tpm2.NewTPMUSensitiveCreate(&tpm2.TPM2BSensitiveData{Buffer: secret}),
-		}},
-		InPublic: tpm2.New2B(tpm2.TPMTPublic{
-			Type:             tpm2.TPMAlgKeyedHash,
-			NameAlg:          tpm2.TPMAlgSHA256,
-			ObjectAttributes: tpm2.TPMAObject{FixedTPM: true, FixedParent: true},
-			AuthPolicy:       tpm2.TPM2BDigest{Buffer: authPolicy},
-			Parameters: tpm2.NewTPMUPublicParms(tpm2.TPMAlgKeyedHash, &tpm2.TPMSKeyedHashParms{
-				Scheme: tpm2.TPMTKeyedHashScheme{Scheme: tpm2.TPMAlgNull},
-			}),
-		}),
-	}.Execute(tpm)
-	if err != nil {
-		flushSRK()
-		return sealedObject{}, nil, fmt.Errorf("Create: %w", err)
-	}
-	loaded, err := tpm2.Load{ParentHandle: parent, InPrivate: created.OutPrivate, InPublic: created.OutPublic}.Execute(tpm)
-	if err != nil {
-		flushSRK()
-		return sealedObject{}, nil, fmt.Errorf("Load: %w", err)
-	}
-	cleanup := func() {
-		tpm2.FlushContext{FlushHandle: loaded.ObjectHandle}.Execute(tpm)
-		flushSRK()
-	}
-	return sealedObject{handle: loaded.ObjectHandle, name: loaded.Name}, cleanup, nil
 }
