@@ -11,8 +11,10 @@ import (
 func runSign(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "sign", "--key KEY --cert CERT IMAGE [--output OUT]",
 		`Sign a PE32+ image with Authenticode: SHA-256, RSA 2048 to 4096 bits or
-ECDSA P-256 (OVMF's Secure Boot checks RSA; ECDSA needs firmware built with
-elliptic-curve support). An existing signature is replaced, or kept with
+ECDSA P-256. Use RSA for Secure Boot: Debian 12's OVMF boots RSA 2048 and
+4096 signatures and certificate chains, and refuses ECDSA P-256 (it will not
+enroll an EC certificate in db; see tests/vm). An existing signature is
+replaced, or kept with
 --append. The PE CheckSum is recomputed. There is no signing time, so the
 same image and key give the same bytes. Without --output, IMAGE is replaced
 atomically.`)
