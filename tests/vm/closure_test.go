@@ -86,11 +86,16 @@ func TestClosureCheckAtBoot(t *testing.T) {
 			{Name: "boot-check.sh", Data: bootScript("mount -o ro /dev/vda /sysroot"), Perm: 0o755},
 		},
 	})
-	image := filepath.Join(dir, "uki.efi")
-	run(t, nixUKI, "build", "--stub", stub, "--linux", vmlinuz, "--initrd", ird,
-		"--cmdline", cmdline+" nix-closure-verify.root=/sysroot",
-		"--os-release", "@"+osRelease(t, dir), "--closure-manifest", manifest,
-		"--secureboot-private-key", key, "--secureboot-certificate", cert, "--output", image)
+	uki := func(name, params string) string {
+		out := filepath.Join(dir, name)
+		run(t, nixUKI, "build", "--stub", stub, "--linux", vmlinuz, "--initrd", ird,
+			"--cmdline", cmdline+" nix-closure-verify.root=/sysroot"+params,
+			"--os-release", "@"+osRelease(t, dir), "--closure-manifest", manifest,
+			"--secureboot-private-key", key, "--secureboot-certificate", cert, "--output", out)
+		return out
+	}
+	image := uki("uki.efi", "")
+	warnImage := uki("uki-warn.efi", " nix-closure-verify.on-failure=warn")
 
 	t.Run("pristine store: the check passes and the boot goes on", func(t *testing.T) {
 		t.Parallel()
@@ -120,6 +125,21 @@ func TestClosureCheckAtBoot(t *testing.T) {
 		}
 		if continuesRE.MatchString(vm.Console.Log()) || strings.Contains(vm.Console.Log(), continuesMarker) {
 			t.Fatal("the boot went on past a failed check")
+		}
+	})
+
+	t.Run("on-failure=warn: the problem is shown loudly and the boot goes on", func(t *testing.T) {
+		t.Parallel()
+		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, warnImage), Disks: []string{tampered}, ReadOnlyDisks: true})
+		ctx := context.Background()
+		for _, re := range []*regexp.Regexp{
+			regexp.MustCompile("^nix-closure-verify: FAILED " + regexp.QuoteMeta(odd) + ": content-hash: "),
+			regexp.MustCompile(`^nix-closure-verify: WARNING: the store could not be verified; booting anyway`),
+			continuesRE,
+		} {
+			if _, err := vm.WaitFor(ctx, re); err != nil {
+				t.Fatal(err)
+			}
 		}
 	})
 
