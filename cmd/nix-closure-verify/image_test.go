@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -42,18 +43,6 @@ func makeTestImage(t *testing.T, path string, blocks int, extra int) []byte {
 	return b
 }
 
-func lookPeer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (scripts/deps installs it)", name)
-		}
-		t.Skipf("%s not installed; scripts/deps installs it", name)
-	}
-	return p
-}
-
 const (
 	imgSalt = "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed"
 	imgUUID = "01234567-89ab-4def-8123-456789abcdef"
@@ -72,7 +61,7 @@ func keyValues(s string) map[string]string {
 // The command's hash file is byte-identical to veritysetup's, and both print
 // the same root hash.
 func TestImageFormatMatchesVeritysetup(t *testing.T) {
-	vs := lookPeer(t, "veritysetup")
+	vs := peer.Tool(t, "veritysetup")
 	for _, blocks := range []int{1, 128, 129, 16385} {
 		t.Run(fmt.Sprint(blocks), func(t *testing.T) {
 			dir := t.TempDir()

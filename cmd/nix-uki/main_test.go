@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -27,19 +27,11 @@ const systemdMeasure = "/usr/lib/systemd/systemd-measure"
 func TestScripts(t *testing.T) {
 	const stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl"} {
-		if _, err := exec.LookPath(need); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatalf("%s missing", need)
-			}
-			t.Skipf("%s not installed; run scripts/deps", need)
-		}
+		peer.Tool(t, need)
 	}
 	for _, f := range []string{stub, systemdMeasure} {
 		if _, err := os.Stat(f); err != nil {
-			if os.Getenv("CI") == "true" {
-				t.Fatal(err)
-			}
-			t.Skip(err)
+			peer.Missing(t, "%v", err)
 		}
 	}
 	testscript.Run(t, testscript.Params{

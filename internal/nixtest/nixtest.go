@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 )
 
 // Config is the Nix configuration tests run with: single-user as root, no
@@ -28,12 +30,7 @@ func Env() []string {
 // scripts/deps installs it and its absence is a failure.
 func Require(t testing.TB) {
 	t.Helper()
-	if _, err := exec.LookPath("nix-build"); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("nix-build not found; scripts/deps installs nix-bin")
-		}
-		t.Skip("nix-build not found (apt-get install nix-bin)")
-	}
+	peer.Tool(t, "nix-build")
 }
 
 // Run runs a Nix command and returns its standard output.

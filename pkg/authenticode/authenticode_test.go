@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"os/exec"
 	"strings"
 	"testing"
@@ -20,7 +21,7 @@ import (
 func TestHashMatchesSaferwall(t *testing.T) {
 	dir := t.TempDir()
 	a := newIdentity(t, dir, "a", nil, false, false)
-	stub := needFile(t, debianStub)
+	stub := peer.File(t, debianStub)
 	images := map[string][]byte{"stub": stub, "signed stub": signBytes(t, stub, a.signer(), false)}
 	for name, img := range images {
 		f := parse(t, img)
@@ -42,11 +43,11 @@ func TestHashMatchesSaferwall(t *testing.T) {
 }
 
 func TestSignVerifyAgainstPeers(t *testing.T) {
-	osslsigncode, sbverify := peer(t, "osslsigncode"), peer(t, "sbverify")
+	osslsigncode, sbverify := peer.Tool(t, "osslsigncode"), peer.Tool(t, "sbverify")
 	dir := t.TempDir()
 	a := newIdentity(t, dir, "a", nil, false, false)
 	b := newIdentity(t, dir, "b", nil, false, false)
-	stub := needFile(t, debianStub)
+	stub := peer.File(t, debianStub)
 	signed := signBytes(t, stub, a.signer(), false)
 	path := writeTemp(t, dir, "signed.efi", signed)
 
@@ -91,12 +92,12 @@ func TestSignVerifyAgainstPeers(t *testing.T) {
 }
 
 func TestChainCAToMachine(t *testing.T) {
-	sbverify := peer(t, "sbverify")
+	sbverify := peer.Tool(t, "sbverify")
 	dir := t.TempDir()
 	ca := newIdentity(t, dir, "org-ca", nil, true, false)
 	leaf := newIdentity(t, dir, "machine", ca, false, false)
 	stranger := newIdentity(t, dir, "stranger", nil, true, false)
-	stub := needFile(t, debianStub)
+	stub := peer.File(t, debianStub)
 	signed := signBytes(t, stub, leaf.signer(), false)
 	f := parse(t, signed)
 	for _, tc := range []struct {
@@ -124,7 +125,7 @@ func TestChainCAToMachine(t *testing.T) {
 func TestMovedSignatureRejected(t *testing.T) {
 	dir := t.TempDir()
 	a := newIdentity(t, dir, "a", nil, false, false)
-	stub := needFile(t, debianStub)
+	stub := peer.File(t, debianStub)
 	signed := signBytes(t, stub, a.signer(), false)
 	f := parse(t, signed)
 	d, _ := f.CertificateTable()
@@ -150,11 +151,11 @@ func TestMovedSignatureRejected(t *testing.T) {
 }
 
 func TestAppendAndReplace(t *testing.T) {
-	sbverify := peer(t, "sbverify")
+	sbverify := peer.Tool(t, "sbverify")
 	dir := t.TempDir()
 	a := newIdentity(t, dir, "a", nil, false, false)
 	b := newIdentity(t, dir, "b", nil, false, true) // ECDSA P-256
-	stub := needFile(t, debianStub)
+	stub := peer.File(t, debianStub)
 	one := signBytes(t, stub, a.signer(), false)
 	two := signBytes(t, one, b.signer(), true)
 	f := parse(t, two)

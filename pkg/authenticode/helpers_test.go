@@ -12,7 +12,6 @@ import (
 	"encoding/pem"
 	"math/big"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -21,30 +20,6 @@ import (
 )
 
 const debianStub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-
-func needFile(t *testing.T, path string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip(err)
-	}
-	return b
-}
-
-func peer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (scripts/deps installs it)", name)
-		}
-		t.Skipf("%s not installed; run scripts/deps", name)
-	}
-	return p
-}
 
 type identity struct {
 	key      crypto.Signer

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"io"
 	"os"
 	"os/exec"
@@ -12,20 +13,6 @@ import (
 	"strings"
 	"testing"
 )
-
-// needTool skips when a peer tool is missing, except in CI where
-// scripts/deps installs everything and a missing tool is a failure.
-func needTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not found (scripts/deps installs it): %v", name, err)
-		}
-		t.Skipf("%s not installed (scripts/deps installs it)", name)
-	}
-	return p
-}
 
 type testEntry struct {
 	name   string
@@ -111,7 +98,7 @@ func buildArchive(t *testing.T, es []testEntry) []byte {
 // entry comes out with its name, order, type, mode, owner 0, link count 1,
 // mtime 0, size and device numbers.
 func TestGNUCpioLists(t *testing.T) {
-	cpio := needTool(t, "cpio")
+	cpio := peer.Tool(t, "cpio")
 	archive := buildArchive(t, entries)
 	cmd := exec.Command(cpio, "-i", "-t", "-v", "-n", "--quiet")
 	cmd.Env = append(os.Environ(), "TZ=UTC", "LC_ALL=C")
@@ -171,7 +158,7 @@ func nameFields(f []string) int {
 // modes and symlink targets. Device nodes are left out: creating them
 // needs root.
 func TestGNUCpioExtracts(t *testing.T) {
-	cpio := needTool(t, "cpio")
+	cpio := peer.Tool(t, "cpio")
 	var es []testEntry
 	for _, e := range entries {
 		if e.typ != TypeChar && e.typ != TypeBlock {

@@ -16,7 +16,7 @@ const testTimeEfitools = "2025-01-02 03:04:05"
 // sign-efi-sig-list's for the same timestamp and RSA key (PKCS#1 v1.5 is
 // deterministic, so the bytes must be identical).
 func TestSignMatchesEfitools(t *testing.T) {
-	tool := peer(t, "sign-efi-sig-list", "efitools")
+	tool := peerTool(t, "sign-efi-sig-list", "efitools")
 	dir := t.TempDir()
 	owner, _ := ParseGUID(testOwner)
 	for _, kind := range []string{"rsa2048", "rsa4096"} {
@@ -58,7 +58,7 @@ func TestSignMatchesEfitools(t *testing.T) {
 // TestSignECDSAVerifiedByOpenSSL checks an ECDSA P-256 signature (not
 // deterministic, so not comparable byte for byte) with openssl smime.
 func TestSignECDSAVerifiedByOpenSSL(t *testing.T) {
-	openssl := peer(t, "openssl", "openssl")
+	openssl := peerTool(t, "openssl", "openssl")
 	dir := t.TempDir()
 	k := newKey(t, dir, "p256", "p256")
 	data := []byte("any data")

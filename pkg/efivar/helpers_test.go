@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"math/big"
 	"os"
 	"os/exec"
@@ -17,16 +18,13 @@ import (
 	"time"
 )
 
-// peer returns the path of a peer tool, skipping the test when it is
+// peerTool returns the path of a peer tool, skipping the test when it is
 // missing (failing in CI, where scripts/deps installs it).
-func peer(t *testing.T, name, pkg string) string {
+func peerTool(t *testing.T, name, pkg string) string {
 	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s missing (package %s; scripts/deps installs it): %v", name, pkg, err)
-		}
-		t.Skipf("%s missing (package %s; scripts/deps installs it): %v", name, pkg, err)
+		peer.Missing(t, "%s missing (Debian package %s)", name, pkg)
 	}
 	return p
 }

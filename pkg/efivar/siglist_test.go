@@ -12,7 +12,7 @@ const testOwner = "11111111-2222-3333-4444-555555555555"
 
 // TestX509ListMatchesEfitools compares with cert-to-efi-sig-list (efitools).
 func TestX509ListMatchesEfitools(t *testing.T) {
-	tool := peer(t, "cert-to-efi-sig-list", "efitools")
+	tool := peerTool(t, "cert-to-efi-sig-list", "efitools")
 	dir := t.TempDir()
 	owner, err := ParseGUID(testOwner)
 	if err != nil {

@@ -2,6 +2,7 @@ package initrd
 
 import (
 	"bytes"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,11 +13,11 @@ import (
 func hostSpec(t *testing.T) Spec {
 	t.Helper()
 	if _, err := os.Stat(DefaultBusybox); err != nil {
-		needPeer(t, "static busybox (busybox-static)", err)
+		peer.Missing(t, "%s missing: %v", "static busybox (busybox-static)", err)
 	}
 	_, version, err := FindKernel("/boot", DefaultModulesDir)
 	if err != nil {
-		needPeer(t, "a kernel in /boot with its modules (linux-image-amd64)", err)
+		peer.Missing(t, "%s missing: %v", "a kernel in /boot with its modules (linux-image-amd64)", err)
 	}
 	return Spec{
 		ModulesDir: filepath.Join(DefaultModulesDir, version),
@@ -34,7 +35,7 @@ func hostSpec(t *testing.T) Spec {
 func TestBuildListedByCpio(t *testing.T) {
 	cpioTool, err := exec.LookPath("cpio")
 	if err != nil {
-		needPeer(t, "cpio", err)
+		peer.Missing(t, "%s missing: %v", "cpio", err)
 	}
 	s := hostSpec(t)
 	var buf bytes.Buffer

@@ -2,6 +2,7 @@ package initrd
 
 import (
 	"errors"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,7 +97,7 @@ func TestResolveModulesMalformed(t *testing.T) {
 func TestResolveHostModules(t *testing.T) {
 	_, version, err := FindKernel("/boot", DefaultModulesDir)
 	if err != nil {
-		needPeer(t, "a kernel in /boot with its modules (linux-image-amd64)", err)
+		peer.Missing(t, "%s missing: %v", "a kernel in /boot with its modules (linux-image-amd64)", err)
 	}
 	dir := filepath.Join(DefaultModulesDir, version)
 	mods, err := ResolveModules(dir, []string{"dm-verity", "virtio_blk", "virtio_pci"})
@@ -117,12 +118,4 @@ func TestResolveHostModules(t *testing.T) {
 			t.Errorf("%s must be loaded before %s: %v", pair[0], pair[1], mods)
 		}
 	}
-}
-
-func needPeer(t *testing.T, what string, err error) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s missing (scripts/deps installs it): %v", what, err)
-	}
-	t.Skipf("%s missing (scripts/deps installs it): %v", what, err)
 }

@@ -5,6 +5,7 @@ import (
 	"debug/pe"
 	"errors"
 	"fmt"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"os"
 	"os/exec"
 	"strings"
@@ -13,30 +14,9 @@ import (
 
 const debianStub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 
-// peer returns the path of a peer tool, skipping the test when it is
-// missing outside CI.
-func peer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (scripts/deps installs it)", name)
-		}
-		t.Skipf("%s not installed; run scripts/deps", name)
-	}
-	return p
-}
-
 func readStub(t *testing.T) []byte {
 	t.Helper()
-	b, err := os.ReadFile(debianStub)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(err)
-		}
-		t.Skip("no systemd-stub: ", err)
-	}
-	return b
+	return peer.File(t, debianStub)
 }
 
 // render writes a layout with section i filled with byte i+1.
@@ -139,7 +119,7 @@ func TestAppendGrowsHeaders(t *testing.T) {
 			// objdump must read it too.
 			path := t.TempDir() + "/img.efi"
 			os.WriteFile(path, img, 0o644)
-			out, err := exec.Command(peer(t, "objdump"), "-h", path).CombinedOutput()
+			out, err := exec.Command(peer.Tool(t, "objdump"), "-h", path).CombinedOutput()
 			if err != nil || !strings.Contains(string(out), fmt.Sprintf(".s%d", extra-1)) || strings.Contains(string(out), "warning") {
 				t.Fatalf("objdump -h: %v\n%s", err, out)
 			}

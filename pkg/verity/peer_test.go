@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -21,24 +22,12 @@ import (
 
 const testUUID = "6f3c2a1e-9b4d-4c5e-8f7a-0123456789ab"
 
-func needPeer(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s not installed (scripts/deps installs it)", name)
-		}
-		t.Skipf("%s not installed; install it (scripts/deps) to run this peer test", name)
-	}
-	return p
-}
-
 var rootHashLine = regexp.MustCompile(`(?m)^Root hash:\s+([0-9a-f]+)$`)
 
 // veritysetupFormat runs the peer and returns its root hash.
 func veritysetupFormat(t *testing.T, data, hashFile string, args ...string) []byte {
 	t.Helper()
-	vs := needPeer(t, "veritysetup")
+	vs := peer.Tool(t, "veritysetup")
 	cmd := exec.Command(vs, append(append([]string{"format"}, args...), data, hashFile)...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -192,7 +181,7 @@ func TestFormatMatchesVeritysetup(t *testing.T) {
 
 // A store image as NixOS builds them: a squashfs from mksquashfs.
 func TestFormatSquashfsMatchesVeritysetup(t *testing.T) {
-	mksquashfs := needPeer(t, "mksquashfs")
+	mksquashfs := peer.Tool(t, "mksquashfs")
 	dir := t.TempDir()
 	src := filepath.Join(dir, "store")
 	for i := range 50 {
@@ -218,7 +207,7 @@ func TestFormatSquashfsMatchesVeritysetup(t *testing.T) {
 // with random blocks scattered through it, so it costs little disk and
 // still exercises every level.
 func TestFormatOneGiBMatchesVeritysetup(t *testing.T) {
-	needPeer(t, "veritysetup")
+	peer.Tool(t, "veritysetup")
 	data := filepath.Join(t.TempDir(), "big")
 	const size = 1<<30 + 5*4096 // 1 GiB and a few blocks: a partial top level
 	f, err := os.Create(data)
@@ -250,7 +239,7 @@ func TestFormatOneGiBMatchesVeritysetup(t *testing.T) {
 // A tree appended to the data (veritysetup format --hash-offset, data and
 // hash device the same file) verifies through HashOffset.
 func TestVerifyAppendedTreeFromVeritysetup(t *testing.T) {
-	needPeer(t, "veritysetup")
+	peer.Tool(t, "veritysetup")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	const blocks = 300

@@ -2,20 +2,14 @@ package swtpm
 
 import (
 	"context"
-	"os"
-	"os/exec"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"testing"
 
 	"github.com/google/go-tpm/tpm2"
 )
 
 func TestEmulator(t *testing.T) {
-	if _, err := exec.LookPath(Program); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("swtpm missing; CI must install it through scripts/deps")
-		}
-		t.Skip("swtpm missing (install Debian package swtpm)")
-	}
+	peer.Tool(t, Program)
 	e, err := Start(context.Background(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 )
 
 // NeedTools skips the test when a program or file it needs is missing,
@@ -19,13 +21,9 @@ func NeedTools(t testing.TB, names ...string) {
 		} else {
 			_, err = exec.LookPath(n)
 		}
-		if err == nil {
-			continue
+		if err != nil {
+			peer.Missing(t, "%s is missing: %v", n, err)
 		}
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is missing (scripts/deps installs it): %v", n, err)
-		}
-		t.Skipf("%s is missing (scripts/deps installs it): %v", n, err)
 	}
 }
 
