@@ -104,7 +104,11 @@ func TestStoreImageAtBoot(t *testing.T) {
 	}
 	good := uki("good.efi", format.RootHash)
 	wrongHash := []byte(format.RootHash)
-	wrongHash[0] = "01"[map[bool]int{true: 1}[wrongHash[0] == '0']]
+	if wrongHash[0] == '0' { // another hex digit, so only the value is wrong
+		wrongHash[0] = '1'
+	} else {
+		wrongHash[0] = '0'
+	}
 	wrong := uki("wrong-root.efi", string(wrongHash))
 
 	boot := func(t *testing.T, image, data string) *harness.VM {
