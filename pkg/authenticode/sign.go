@@ -12,6 +12,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"github.com/nix-boot-security/nix-boot-security/pkg/pkcs7"
 	"sort"
 	"unicode/utf16"
 )
@@ -64,9 +65,7 @@ func (s *Signer) Sign(digest []byte) ([]byte, error) {
 	if len(digest) != sha256.Size {
 		return nil, fmt.Errorf("digest is %d bytes, want a SHA-256 digest", len(digest))
 	}
-	sha256Alg := pkix.AlgorithmIdentifier{Algorithm: oidSHA256, Parameters: asn1.NullRawValue}
-
-	content, err := indirectDataContent(sha256Alg, digest)
+	content, err := indirectDataContent(pkcs7.SHA256, digest)
 	if err != nil {
 		return nil, err
 	}
@@ -77,61 +76,15 @@ func (s *Signer) Sign(digest []byte) ([]byte, error) {
 		return nil, err
 	}
 	contentDigest := sha256.Sum256(inner.Bytes)
-
 	attrs, err := signedAttributes(contentDigest[:])
 	if err != nil {
 		return nil, err
 	}
-	// The signature covers the attributes encoded as a SET (tag 0x31),
-	// although they are stored with the tag [0] IMPLICIT.
-	attrsDigest := sha256.Sum256(attrs)
-	var sigAlg pkix.AlgorithmIdentifier
-	switch s.Key.Public().(type) {
-	case *rsa.PublicKey:
-		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidRSAEncryption, Parameters: asn1.NullRawValue}
-	case *ecdsa.PublicKey:
-		sigAlg = pkix.AlgorithmIdentifier{Algorithm: oidECDSAWithSHA256}
-	}
-	// A nil random source makes ECDSA use RFC 6979 nonces; RSA PKCS#1 v1.5
-	// is deterministic anyway.
-	sig, err := s.Key.Sign(nil, attrsDigest[:], crypto.SHA256)
+	sd, err := pkcs7.Sign(s.Key, s.Chain, pkcs7.Content{Type: oidSpcIndirectDataContent, DER: content}, attrs)
 	if err != nil {
-		return nil, fmt.Errorf("signing: %w", err)
+		return nil, err
 	}
-
-	var certs []byte
-	for _, c := range s.Chain {
-		certs = append(certs, c.Raw...)
-	}
-	leaf := s.Chain[0]
-	sd := signedData{
-		Version:          1,
-		DigestAlgorithms: []pkix.AlgorithmIdentifier{sha256Alg},
-		ContentInfo: contentInfo{
-			ContentType: oidSpcIndirectDataContent,
-			Content:     explicit0(content),
-		},
-		Certificates: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: certs},
-		SignerInfos: []signerInfo{{
-			Version: 1,
-			IssuerAndSerialNumber: issuerAndSerialNumber{
-				Issuer:       asn1.RawValue{FullBytes: leaf.RawIssuer},
-				SerialNumber: leaf.SerialNumber,
-			},
-			DigestAlgorithm:           sha256Alg,
-			AuthenticatedAttributes:   asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: setContents(attrs)},
-			DigestEncryptionAlgorithm: sigAlg,
-			EncryptedDigest:           sig,
-		}},
-	}
-	sdDER, err := asn1.Marshal(sd)
-	if err != nil {
-		return nil, fmt.Errorf("encoding SignedData: %w", err)
-	}
-	return asn1.Marshal(contentInfo{
-		ContentType: oidSignedData,
-		Content:     explicit0(sdDER),
-	})
+	return sd.MarshalContentInfo()
 }
 
 // indirectDataContent encodes SpcIndirectDataContent for a PE image.
@@ -164,8 +117,8 @@ func signedAttributes(contentDigest []byte) ([]byte, error) {
 	for _, a := range []struct {
 		oid asn1.ObjectIdentifier
 		val []byte
-	}{{oidAttributeContentType, ct}, {oidSpcSpOpusInfo, opus}, {oidAttributeMessageDigest, md}} {
-		b, err := asn1.Marshal(attribute{Type: a.oid, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: a.val}})
+	}{{pkcs7.OIDAttributeContentType, ct}, {oidSpcSpOpusInfo, opus}, {pkcs7.OIDAttributeMessageDigest, md}} {
+		b, err := asn1.Marshal(pkcs7.Attribute{Type: a.oid, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: a.val}})
 		if err != nil {
 			return nil, err
 		}
@@ -174,19 +127,6 @@ func signedAttributes(contentDigest []byte) ([]byte, error) {
 	// DER orders the members of a SET OF by their encodings.
 	sort.Slice(encoded, func(i, j int) bool { return bytes.Compare(encoded[i], encoded[j]) < 0 })
 	return asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: bytes.Join(encoded, nil)})
-}
-
-// explicit0 wraps DER in a [0] EXPLICIT tag (a RawValue with FullBytes
-// would bypass the struct tag's explicit wrapper).
-func explicit0(der []byte) asn1.RawValue {
-	return asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: der}
-}
-
-// setContents strips the tag and length of a DER SET.
-func setContents(set []byte) []byte {
-	var rv asn1.RawValue
-	asn1.Unmarshal(set, &rv)
-	return rv.Bytes
 }
 
 func bmpString(s string) []byte {

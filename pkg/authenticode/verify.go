@@ -9,6 +9,7 @@ import (
 	"encoding/asn1"
 	"errors"
 	"fmt"
+	"github.com/nix-boot-security/nix-boot-security/pkg/pkcs7"
 	"time"
 
 	_ "crypto/sha1" // digests of signatures made by other tools
@@ -37,15 +38,15 @@ type Signature struct {
 	Certificates []*x509.Certificate // all certificates it carries
 
 	content   []byte // SpcIndirectDataContent value (what messageDigest covers)
-	info      signerInfo
+	info      pkcs7.SignerInfo
 	attrs     []byte // the authenticated attributes as a DER SET, or nil
-	attrsList []attribute
+	attrsList []pkcs7.Attribute
 }
 
 // ParseSignature parses a DER PKCS#7 ContentInfo holding Authenticode
 // SignedData. Trailing zero padding is ignored.
 func ParseSignature(der []byte) (*Signature, error) {
-	var ci contentInfo
+	var ci pkcs7.ContentInfo
 	rest, err := asn1.Unmarshal(der, &ci)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -53,10 +54,10 @@ func ParseSignature(der []byte) (*Signature, error) {
 	if !allZero(rest) {
 		return nil, fmt.Errorf("%w: trailing data after the signature", ErrMalformed)
 	}
-	if !ci.ContentType.Equal(oidSignedData) {
+	if !ci.ContentType.Equal(pkcs7.OIDSignedData) {
 		return nil, fmt.Errorf("%w: content type %v is not SignedData", ErrMalformed, ci.ContentType)
 	}
-	var sd signedData
+	var sd pkcs7.SignedData
 	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
 		return nil, fmt.Errorf("%w: SignedData: %v", ErrMalformed, err)
 	}
@@ -125,7 +126,7 @@ func hashFor(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
 	switch {
 	case oid.Equal(oidSHA1):
 		return crypto.SHA1, nil
-	case oid.Equal(oidSHA256):
+	case oid.Equal(pkcs7.OIDSHA256):
 		return crypto.SHA256, nil
 	case oid.Equal(oidSHA384):
 		return crypto.SHA384, nil
@@ -165,13 +166,13 @@ func (s *Signature) CheckSignature() error {
 		var ct asn1.ObjectIdentifier
 		for _, a := range s.attrsList {
 			switch {
-			case a.Type.Equal(oidAttributeMessageDigest):
+			case a.Type.Equal(pkcs7.OIDAttributeMessageDigest):
 				if _, err := asn1.Unmarshal(a.Values.Bytes, &md); err != nil {
-					return fmt.Errorf("%w: message digest attribute: %v", ErrMalformed, err)
+					return fmt.Errorf("%w: message digest pkcs7.Attribute: %v", ErrMalformed, err)
 				}
-			case a.Type.Equal(oidAttributeContentType):
+			case a.Type.Equal(pkcs7.OIDAttributeContentType):
 				if _, err := asn1.Unmarshal(a.Values.Bytes, &ct); err != nil {
-					return fmt.Errorf("%w: content type attribute: %v", ErrMalformed, err)
+					return fmt.Errorf("%w: content type pkcs7.Attribute: %v", ErrMalformed, err)
 				}
 			}
 		}
@@ -179,7 +180,7 @@ func (s *Signature) CheckSignature() error {
 			return fmt.Errorf("%w: authenticated attributes lack the message digest or content type", ErrMalformed)
 		}
 		if !bytes.Equal(md, contentDigest) {
-			return fmt.Errorf("%w: message digest attribute does not match the signed content", ErrBadSignature)
+			return fmt.Errorf("%w: message digest pkcs7.Attribute does not match the signed content", ErrBadSignature)
 		}
 		h.Reset()
 		h.Write(s.attrs)
