@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nix-boot-security/nix-boot-security/pkg/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 

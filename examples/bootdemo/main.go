@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nix-boot-security/nix-boot-security/pkg/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 

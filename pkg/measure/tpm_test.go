@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
-	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/sealing"
+	"github.com/nix-boot-security/nix-boot-security/internal/tpm/sealing"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
-	"github.com/nix-boot-security/nix-boot-security/pkg/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 

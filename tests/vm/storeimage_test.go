@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
-	"github.com/nix-boot-security/nix-boot-security/pkg/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 

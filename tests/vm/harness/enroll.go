@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
-	"github.com/nix-boot-security/nix-boot-security/pkg/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 )
 
 // Enrolling our own Secure Boot keys: boot the Secure Boot capable OVMF in

@@ -31,7 +31,7 @@ import (
 	"github.com/google/go-tpm/tpm2"
 	"github.com/google/go-tpm/tpm2/transport"
 	"github.com/google/go-tpm/tpm2/transport/linuxtpm"
-	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/sealing"
+	"github.com/nix-boot-security/nix-boot-security/internal/tpm/sealing"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
