@@ -14,9 +14,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
-	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 

@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 )
 
 // Enrolling our own Secure Boot keys: boot the Secure Boot capable OVMF in
