@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
@@ -27,10 +26,6 @@ report), naming the path and what differed.
 
 With --digest, the manifest's sha256 is compared with D before the manifest is
 parsed or the store is read.`
-
-// maxManifestSize bounds what is read before the digest is known; a real
-// manifest is about 150 bytes a path.
-const maxManifestSize = 256 << 20
 
 func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "check", "--manifest FILE [options]", checkHelp)
@@ -55,26 +50,19 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	if *jobs < 0 {
 		return cli.Usagef("--jobs must be positive")
 	}
-	var want closure.ManifestDigest
+	var want *closure.ManifestDigest
 	if *digest != "" {
 		d, err := closure.ParseDigest(*digest)
 		if err != nil {
 			return cli.Usage(err)
 		}
-		want = d
+		want = &d
 	}
-	data, err := readManifest(*manifestPath)
-	if err != nil {
+	m, manifestDigest, err := closure.LoadManifest(*manifestPath, want)
+	if errors.Is(err, closure.ErrDigestMismatch) {
+		return cli.Failedf("%w: refusing to use it", err)
+	} else if err != nil {
 		return cli.Usage(err)
-	}
-	if *digest != "" {
-		if got := closure.DigestOf(data); got != want {
-			return cli.Failedf("manifest %s has digest %s, expected %s: refusing to use it", *manifestPath, got, want)
-		}
-	}
-	m, err := closure.ParseManifest(data)
-	if err != nil {
-		return cli.Usagef("manifest %s: %w", *manifestPath, err)
 	}
 	opts := closure.CheckOptions{
 		Root: *root, Jobs: *jobs, Counters: &closure.Counters{},
@@ -97,7 +85,7 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 		return err
 	}
 	if *asJSON {
-		if err := writeJSONReport(env.Stdout, *manifestPath, closure.DigestOf(data), rep); err != nil {
+		if err := writeJSONReport(env.Stdout, *manifestPath, manifestDigest, rep); err != nil {
 			return err
 		}
 	} else {
@@ -114,22 +102,6 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 		fmt.Fprintf(env.Stdout, "ok: %d store paths, %s\n", rep.Paths, volume)
 	}
 	return nil
-}
-
-func readManifest(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest: %w", err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading manifest %s: %w", path, err)
-	}
-	if len(data) > maxManifestSize {
-		return nil, fmt.Errorf("manifest %s is larger than %d bytes", path, maxManifestSize)
-	}
-	return data, nil
 }
 
 // jsonReport is the --json output; its field names are a stable interface.

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
+)
 
 func TestAppendParam(t *testing.T) {
 	const p = "nix-closure-verify.digest=sha256:ab"
@@ -30,7 +34,7 @@ func TestHasParam(t *testing.T) {
 		{"x.nix-closure-verify.digest=1", false},
 	}
 	for _, tc := range tests {
-		if got := hasParam([]byte(tc.cmdline), closureDigestParam); got != tc.want {
+		if got := hasParam([]byte(tc.cmdline), closure.DigestParam); got != tc.want {
 			t.Errorf("hasParam(%q) = %v, want %v", tc.cmdline, got, tc.want)
 		}
 	}

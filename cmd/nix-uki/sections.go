@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/sbat"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
@@ -82,8 +83,8 @@ func (s *sectionFlags) spec(pcrpkey []byte) (*uki.Spec, error) {
 		if err != nil {
 			return nil, err
 		}
-		if hasParam(cmdline, closureDigestParam) {
-			return nil, cli.Usagef("--cmdline already has %s=; --closure-manifest adds it", closureDigestParam)
+		if hasParam(cmdline, closure.DigestParam) {
+			return nil, cli.Usagef("--cmdline already has %s=; --closure-manifest adds it", closure.DigestParam)
 		}
 		opts.ExtraInitrds = append(opts.ExtraInitrds, cpio)
 		cmdline = appendParam(cmdline, param)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
@@ -41,18 +40,9 @@ func Run(ctx context.Context, c Config, openImage ImageOpener, console io.Writer
 }
 
 func checkStore(ctx context.Context, c Config, console io.Writer) error {
-	data, err := os.ReadFile(c.Manifest)
+	m, _, err := closure.LoadManifest(c.Manifest, c.Digest)
 	if err != nil {
-		return fmt.Errorf("%w: reading manifest: %v", ErrFailed, err)
-	}
-	if c.Digest != nil {
-		if got := closure.DigestOf(data); got != *c.Digest {
-			return fmt.Errorf("%w: manifest %s has digest %s, the kernel command line says %s", ErrFailed, c.Manifest, got, *c.Digest)
-		}
-	}
-	m, err := closure.ParseManifest(data)
-	if err != nil {
-		return fmt.Errorf("%w: manifest %s: %v", ErrFailed, c.Manifest, err)
+		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	rep, err := closure.Check(ctx, m, closure.CheckOptions{Root: c.Root, Jobs: c.Jobs, Metadata: closure.AllMetadataChecks})
 	if err != nil {

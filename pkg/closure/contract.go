@@ -1,0 +1,93 @@
+package closure
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/cpio"
+)
+
+// The contract between nix-uki, which puts a closure manifest into a UKI,
+// and nix-closure-verify, which finds and checks it at boot. Both sides use
+// these names and nothing else, so they cannot drift apart.
+const (
+	// InitrdDir and InitrdPath are where the manifest lives in the initrd
+	// (relative to its root; /etc/nix-closure-verify/manifest at boot).
+	InitrdDir  = "etc/nix-closure-verify"
+	InitrdPath = InitrdDir + "/manifest"
+	// DigestParam is the kernel command line parameter that carries the
+	// manifest's digest.
+	DigestParam = "nix-closure-verify.digest"
+	// MaxManifestSize bounds what is read before the digest is known; a
+	// real manifest is about 150 bytes a store path.
+	MaxManifestSize = 256 << 20
+)
+
+// ErrDigestMismatch is returned when a manifest's bytes do not have the
+// digest the caller expects.
+var ErrDigestMismatch = errors.New("manifest digest mismatch")
+
+// ReadManifestFile reads a manifest file's bytes, refusing anything larger
+// than MaxManifestSize (without reading more than one byte past it).
+func ReadManifestFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxManifestSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading manifest %s: %w", path, err)
+	}
+	if len(data) > MaxManifestSize {
+		return nil, fmt.Errorf("manifest %s is larger than %d bytes", path, MaxManifestSize)
+	}
+	return data, nil
+}
+
+// LoadManifest reads and parses a manifest file. With want, the file's
+// digest is compared before anything is parsed, and a mismatch wraps
+// ErrDigestMismatch. It returns the manifest and the digest of its bytes.
+func LoadManifest(path string, want *ManifestDigest) (*Manifest, ManifestDigest, error) {
+	data, err := ReadManifestFile(path)
+	if err != nil {
+		return nil, ManifestDigest{}, err
+	}
+	got := DigestOf(data)
+	if want != nil && got != *want {
+		return nil, got, fmt.Errorf("%w: manifest %s has digest %s, expected %s", ErrDigestMismatch, path, got, *want)
+	}
+	m, err := ParseManifest(data)
+	if err != nil {
+		return nil, got, fmt.Errorf("manifest %s: %w", path, err)
+	}
+	return m, got, nil
+}
+
+// InitrdArchive checks manifest bytes and returns the uncompressed cpio
+// archive that puts them at InitrdPath, to be appended to a UKI's initrd
+// (the kernel unpacks concatenated archives in order), and the command line
+// parameter DigestParam=<digest> that ties them to the image.
+func InitrdArchive(data []byte) (archive []byte, param string, err error) {
+	if _, err := ParseManifest(data); err != nil {
+		return nil, "", err
+	}
+	var a cpio.Archive
+	for _, step := range []error{
+		a.AddDir("etc", 0o755),
+		a.AddDir(InitrdDir, 0o755),
+		a.AddBytes(InitrdPath, 0o444, data),
+	} {
+		if step != nil {
+			return nil, "", fmt.Errorf("closure manifest archive: %w", step)
+		}
+	}
+	var buf bytes.Buffer
+	if _, err := a.WriteTo(&buf); err != nil {
+		return nil, "", fmt.Errorf("closure manifest archive: %w", err)
+	}
+	return buf.Bytes(), DigestParam + "=" + DigestOf(data).String(), nil
+}
