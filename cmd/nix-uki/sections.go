@@ -7,7 +7,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
-	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
 	"github.com/nix-boot-security/nix-boot-security/pkg/sbat"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
@@ -83,11 +83,12 @@ func (s *sectionFlags) spec(pcrpkey []byte) (*uki.Spec, error) {
 		if err != nil {
 			return nil, err
 		}
-		if hasParam(cmdline, closure.DigestParam) {
-			return nil, cli.Usagef("--cmdline already has %s=; --closure-manifest adds it", closure.DigestParam)
+		line, err := kcmdline.Append(string(cmdline), param)
+		if err != nil {
+			return nil, cli.Usagef("--cmdline with --closure-manifest: %w", err)
 		}
 		opts.ExtraInitrds = append(opts.ExtraInitrds, cpio)
-		cmdline = appendParam(cmdline, param)
+		cmdline = []byte(line)
 	}
 	addText := func(flag, name, v string) error {
 		if v == "" {

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cpio"
+	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
 )
 
 // The contract between nix-uki, which puts a closure manifest into a UKI,
@@ -70,10 +71,11 @@ func LoadManifest(path string, want *ManifestDigest) (*Manifest, ManifestDigest,
 // InitrdArchive checks manifest bytes and returns the uncompressed cpio
 // archive that puts them at InitrdPath, to be appended to a UKI's initrd
 // (the kernel unpacks concatenated archives in order), and the command line
-// parameter DigestParam=<digest> that ties them to the image.
-func InitrdArchive(data []byte) (archive []byte, param string, err error) {
+// parameter DigestParam=<digest> that ties them to the image (to be added
+// with kcmdline.Append, which proves it survives the kernel's parsing).
+func InitrdArchive(data []byte) (archive []byte, param kcmdline.Param, err error) {
 	if _, err := ParseManifest(data); err != nil {
-		return nil, "", err
+		return nil, param, err
 	}
 	var a cpio.Archive
 	for _, step := range []error{
@@ -82,12 +84,12 @@ func InitrdArchive(data []byte) (archive []byte, param string, err error) {
 		a.AddBytes(InitrdPath, 0o444, data),
 	} {
 		if step != nil {
-			return nil, "", fmt.Errorf("closure manifest archive: %w", step)
+			return nil, param, fmt.Errorf("closure manifest archive: %w", step)
 		}
 	}
 	var buf bytes.Buffer
 	if _, err := a.WriteTo(&buf); err != nil {
-		return nil, "", fmt.Errorf("closure manifest archive: %w", err)
+		return nil, param, fmt.Errorf("closure manifest archive: %w", err)
 	}
-	return buf.Bytes(), DigestParam + "=" + DigestOf(data).String(), nil
+	return buf.Bytes(), kcmdline.Param{Key: DigestParam, Value: DigestOf(data).String()}, nil
 }
