@@ -19,11 +19,16 @@ type Env struct {
 	Stderr io.Writer
 }
 
-// Command is one subcommand in a tool's explicit table.
+// Command is one subcommand in a tool's explicit table: a leaf that Run
+// carries out, or a group (such as "image format|verify|...") whose own
+// table, Commands, names what its first argument selects. A group has no
+// Run; the tool dispatches into it, with its usage, errors and --help, as
+// it dispatches its top level.
 type Command struct {
-	Name    string
-	Summary string // one line for the tool's help
-	Run     func(ctx context.Context, env Env, args []string) error
+	Name     string
+	Summary  string // one line for the tool's (or the group's) help
+	Run      func(ctx context.Context, env Env, args []string) error
+	Commands []Command
 }
 
 // Tool is an executable made of subcommands.
@@ -58,12 +63,52 @@ func (t *Tool) run(ctx context.Context, env Env, args []string) error {
 		t.usage(env.Stdout)
 		return nil
 	}
-	for _, c := range t.Commands {
-		if c.Name == name {
-			return c.Run(ctx, env, args[1:])
-		}
+	if c := find(t.Commands, name); c != nil {
+		return t.runCommand(ctx, env, []string{name}, c, args[1:])
 	}
 	return Usagef("unknown command %q (see %s --help)", name, t.Name)
+}
+
+// runCommand runs a leaf, or dispatches a group's first argument; path is
+// the command's words after the tool's name ("image").
+func (t *Tool) runCommand(ctx context.Context, env Env, path []string, c *Command, args []string) error {
+	if c.Run != nil {
+		return c.Run(ctx, env, args)
+	}
+	words := strings.Join(path, " ")
+	if len(c.Commands) == 0 {
+		return fmt.Errorf("%s: command has neither Run nor Commands", words)
+	}
+	if len(args) == 0 {
+		t.groupUsage(env.Stderr, words, c.Commands)
+		return Usagef("%s: no command given (%s)", words, strings.Join(names(c.Commands), ", "))
+	}
+	switch args[0] {
+	case "-h", "--help", "help":
+		t.groupUsage(env.Stdout, words, c.Commands)
+		return nil
+	}
+	if sub := find(c.Commands, args[0]); sub != nil {
+		return t.runCommand(ctx, env, append(path[:len(path):len(path)], sub.Name), sub, args[1:])
+	}
+	return Usagef("%s: unknown command %q (see %s %s --help)", words, args[0], t.Name, words)
+}
+
+func find(cmds []Command, name string) *Command {
+	for i := range cmds {
+		if cmds[i].Name == name {
+			return &cmds[i]
+		}
+	}
+	return nil
+}
+
+func names(cmds []Command) []string {
+	n := make([]string, len(cmds))
+	for i, c := range cmds {
+		n[i] = c.Name
+	}
+	return n
 }
 
 func (t *Tool) usage(w io.Writer) {
@@ -74,6 +119,20 @@ func (t *Tool) usage(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %s\n", c.Name, c.Summary)
 	}
 	fmt.Fprintf(w, "\n%s\nRun '%s COMMAND --help' for a command's options.\n", ExitStatusHelp, t.Name)
+}
+
+// groupUsage lists a group's commands in the order of its table (the order
+// a user meets them in: format before verify before open).
+func (t *Tool) groupUsage(w io.Writer, words string, cmds []Command) {
+	width := 0
+	for _, c := range cmds {
+		width = max(width, len(c.Name))
+	}
+	fmt.Fprintf(w, "Usage: %s %s COMMAND [options]\n\nCommands:\n", t.Name, words)
+	for _, c := range cmds {
+		fmt.Fprintf(w, "  %-*s %s\n", width+2, c.Name, c.Summary)
+	}
+	fmt.Fprintf(w, "\n%s\nRun '%s %s COMMAND --help' for a command's options.\n", ExitStatusHelp, t.Name, words)
 }
 
 // ExitStatusHelp is the paragraph every --help ends with.
