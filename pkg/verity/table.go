@@ -35,6 +35,22 @@ func TableParams(g *Geometry, salt, root []byte, dataDev, hashDev string, option
 	return line, nil
 }
 
+// OnCorruption is the optional table argument for what the kernel does with
+// a block that fails verification: "eio" fails the read (dm-verity's
+// default, no argument), "restart" and "panic" restart or panic the
+// machine.
+func OnCorruption(mode string) ([]string, error) {
+	switch mode {
+	case "eio":
+		return nil, nil
+	case "restart":
+		return []string{"restart_on_corruption"}, nil
+	case "panic":
+		return []string{"panic_on_corruption"}, nil
+	}
+	return nil, fmt.Errorf("%w: on corruption %q: must be eio, restart or panic", ErrParams, mode)
+}
+
 // Sectors is the length of the dm-verity device in 512-byte sectors.
 func (g *Geometry) Sectors() uint64 {
 	return g.DataBlocks * uint64(g.DataBlockSize) / 512

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -72,5 +73,25 @@ func TestTableParams(t *testing.T) {
 	}
 	if _, err := TableParams(g, nil, root[:5], "a", "b"); !errors.Is(err, ErrRootHashLength) {
 		t.Errorf("short root: %v", err)
+	}
+}
+
+func TestOnCorruption(t *testing.T) {
+	tests := []struct {
+		mode string
+		want []string
+		err  error
+	}{
+		{mode: "eio"},
+		{mode: "restart", want: []string{"restart_on_corruption"}},
+		{mode: "panic", want: []string{"panic_on_corruption"}},
+		{mode: "ignore", err: ErrParams},
+		{mode: "", err: ErrParams},
+	}
+	for _, tt := range tests {
+		got, err := OnCorruption(tt.mode)
+		if !errors.Is(err, tt.err) || (tt.err == nil) != (err == nil) || strings.Join(got, " ") != strings.Join(tt.want, " ") {
+			t.Errorf("OnCorruption(%q) = %q, %v; want %q, %v", tt.mode, got, err, tt.want, tt.err)
+		}
 	}
 }
