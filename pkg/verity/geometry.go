@@ -128,3 +128,17 @@ func (g *Geometry) DataSize() int64 {
 func (g *Geometry) entriesPerBlock() int {
 	return int(g.HashBlockSize / DigestSize)
 }
+
+// CheckOverlap is the rule for a tree on the data's own device: the hash
+// area (from the superblock, or the first tree block without one, to the
+// end of the tree) must start at or after the end of the data the tree
+// covers. Otherwise the data would include the tree's own blocks, and the
+// device's reads would see hash blocks as data. veritysetup format refuses
+// such a layout ("Data area overlaps with hash area").
+func (g *Geometry) CheckOverlap() error {
+	if g.HashOffset < uint64(g.DataSize()) {
+		return fmt.Errorf("%w: the hash area starts at byte %d, inside the %d data blocks of %d bytes (%d bytes) it covers",
+			ErrOverlap, g.HashOffset, g.DataBlocks, g.DataBlockSize, g.DataSize())
+	}
+	return nil
+}

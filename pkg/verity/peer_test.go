@@ -4,8 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
-	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 )
 
 // The oracle for every layout here is cryptsetup's veritysetup (Debian
@@ -247,14 +249,56 @@ func TestVerifyAppendedTreeFromVeritysetup(t *testing.T) {
 	salt := "0a0b0c"
 	root := veritysetupFormat(t, data, data, "--hash-offset", fmt.Sprint(blocks*4096), "--salt", salt, "--uuid", testUUID)
 	f := openSized(t, data)
-	sb, err := Verify(context.Background(), f, f, root, VerifyOptions{HashOffset: blocks * 4096})
+	sb, err := Verify(context.Background(), f, f, root, VerifyOptions{HashOffset: blocks * 4096, SameDevice: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if sb.DataBlocks != blocks || hex.EncodeToString(sb.Salt) != salt {
 		t.Errorf("superblock %+v", sb)
 	}
-	if _, g, err := CheckRoot(f, f, blocks*4096, root); err != nil || g.HashStart != blocks+1 {
+	if _, g, err := CheckRoot(f, f, root, VerifyOptions{HashOffset: blocks * 4096, SameDevice: true}); err != nil || g.HashStart != blocks+1 {
 		t.Errorf("CheckRoot: %v, %+v", err, g)
+	}
+}
+
+// A tree on the data's own device whose data covers its superblock block:
+// every hash is right, but the hash area overlaps the data. veritysetup
+// format refuses to write that layout ("Data area overlaps with hash
+// area.") and we refuse to verify or open it. veritysetup verify (2.6.1)
+// checks no overlap and accepts it: we are stricter there, on purpose, so
+// a device's reads never see its own hash blocks as data.
+func TestOverlapAsVeritysetup(t *testing.T) {
+	vs := peer.Tool(t, "veritysetup")
+	const blocks = 300
+	data := filepath.Join(t.TempDir(), "data")
+	writeImage(t, data, blocks*4096, 9)
+	b, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev, root := appendedDevice(t, b, blocks+1)
+	if err := os.WriteFile(data, dev, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	offset := fmt.Sprint(blocks * 4096)
+
+	out, err := exec.Command(vs, "format", "--hash-offset", offset, "--data-blocks", fmt.Sprint(blocks+1),
+		"--salt", "5a", "--uuid", testUUID, data, data).CombinedOutput()
+	if err == nil || !bytes.Contains(out, []byte("Data area overlaps with hash area")) {
+		t.Errorf("veritysetup format of an overlapping layout: %v\n%s", err, out)
+	}
+	// veritysetup verify accepting it proves every hash of the layout
+	// right, so what we refuse below is the overlap alone.
+	if out, err := exec.Command(vs, "verify", "--hash-offset", offset, data, data, hex.EncodeToString(root)).CombinedOutput(); err != nil {
+		t.Errorf("veritysetup verify: %v\n%s", err, out)
+	}
+
+	f := openSized(t, data)
+	opt := VerifyOptions{HashOffset: blocks * 4096, SameDevice: true}
+	if _, err := Verify(context.Background(), f, f, root, opt); !errors.Is(err, ErrOverlap) {
+		t.Errorf("Verify: %v, want ErrOverlap", err)
+	}
+	if _, _, err := CheckRoot(f, f, root, opt); !errors.Is(err, ErrOverlap) {
+		t.Errorf("CheckRoot: %v, want ErrOverlap", err)
 	}
 }

@@ -9,15 +9,17 @@ import (
 )
 
 // CheckRoot is the cheap check made before a device is opened: it reads the
-// superblock at hashOffset, checks that both devices are large enough for
-// the tree it describes, and that the top hash block (or, for a single-block
-// image, the data block) hashes to root. It reads one block, whatever the
-// image size. The kernel then verifies every other block as it is read.
-func CheckRoot(data, hash ReaderAtSize, hashOffset uint64, root []byte) (*Superblock, *Geometry, error) {
+// superblock at opt.HashOffset, checks that both devices are large enough
+// for the tree it describes (and, on one device, that the tree lies after
+// the data), and that the top hash block (or, for a single-block image, the
+// data block) hashes to root. It reads one block, whatever the image size.
+// The kernel then verifies every other block as it is read. opt.Workers is
+// not used.
+func CheckRoot(data, hash ReaderAtSize, root []byte, opt VerifyOptions) (*Superblock, *Geometry, error) {
 	if len(root) != DigestSize {
 		return nil, nil, fmt.Errorf("%w: %d bytes, %s needs %d", ErrRootHashLength, len(root), Algorithm, DigestSize)
 	}
-	sb, g, err := readHeader(data, hash, hashOffset)
+	sb, g, err := readHeader(data, hash, opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -48,14 +50,19 @@ func CheckRoot(data, hash ReaderAtSize, hashOffset uint64, root []byte) (*Superb
 
 // readHeader reads the superblock and checks both devices against it before
 // anything is allocated from its untrusted sizes.
-func readHeader(data, hash ReaderAtSize, hashOffset uint64) (*Superblock, *Geometry, error) {
-	sb, err := ReadSuperblock(hash, int64(hashOffset))
+func readHeader(data, hash ReaderAtSize, opt VerifyOptions) (*Superblock, *Geometry, error) {
+	sb, err := ReadSuperblock(hash, int64(opt.HashOffset))
 	if err != nil {
 		return nil, nil, err
 	}
-	g, err := GeometryOf(sb, hashOffset)
+	g, err := GeometryOf(sb, opt.HashOffset)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrSuperblock, err)
+	}
+	if opt.SameDevice {
+		if err := g.CheckOverlap(); err != nil {
+			return nil, nil, err
+		}
 	}
 	if need, have := g.HashDeviceSize(), hash.Size(); have < need {
 		return nil, nil, fmt.Errorf("%w: the tree for %d data blocks needs %d bytes, the hash device has %d",

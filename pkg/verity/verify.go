@@ -17,6 +17,12 @@ type VerifyOptions struct {
 	// HashOffset is the byte offset of the superblock on the hash device
 	// (non-zero when the tree is appended to the data device).
 	HashOffset uint64
+	// SameDevice says that data and hash tree are on one device (the tree
+	// appended to the data, as veritysetup format --hash-offset writes
+	// it). The tree, superblock included, must then lie wholly after the
+	// data it covers: one that overlaps it is refused with ErrOverlap, as
+	// veritysetup format refuses to write one.
+	SameDevice bool
 	// Workers is the number of hashing goroutines; zero means GOMAXPROCS.
 	Workers int
 }
@@ -85,12 +91,12 @@ func (e *CorruptionError) Is(target error) bool { return target == ErrCorrupt }
 // hash up to root at all (wrong root hash, salt or hash device), or a
 // *CorruptionError naming the bad data blocks (with byte offsets) and bad
 // hash blocks. Malformed input gives ErrSuperblock, ErrTruncated,
-// ErrDataTooSmall or ErrRootHashLength.
+// ErrDataTooSmall, ErrOverlap or ErrRootHashLength.
 func Verify(ctx context.Context, data, hash ReaderAtSize, root []byte, opt VerifyOptions) (*Superblock, error) {
 	if len(root) != DigestSize {
 		return nil, fmt.Errorf("%w: %d bytes, %s needs %d", ErrRootHashLength, len(root), Algorithm, DigestSize)
 	}
-	sb, g, err := readHeader(data, hash, opt.HashOffset)
+	sb, g, err := readHeader(data, hash, opt)
 	if err != nil {
 		return nil, err
 	}

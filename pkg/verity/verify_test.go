@@ -47,7 +47,7 @@ func TestVerifyGood(t *testing.T) {
 		if sb.DataBlocks != uint64(blocks) {
 			t.Errorf("%d blocks: superblock says %d", blocks, sb.DataBlocks)
 		}
-		if _, _, err := CheckRoot(bytes.NewReader(im.data), bytes.NewReader(im.hash), 0, im.root); err != nil {
+		if _, _, err := CheckRoot(bytes.NewReader(im.data), bytes.NewReader(im.hash), im.root, VerifyOptions{}); err != nil {
 			t.Errorf("%d blocks: CheckRoot: %v", blocks, err)
 		}
 	}
@@ -71,7 +71,7 @@ func TestVerifyBadDataBlocks(t *testing.T) {
 	}
 	// CheckRoot only looks at the top of the tree, so it passes: the
 	// kernel catches bad data blocks when they are read.
-	if _, _, err := CheckRoot(bytes.NewReader(im.data), bytes.NewReader(im.hash), 0, im.root); err != nil {
+	if _, _, err := CheckRoot(bytes.NewReader(im.data), bytes.NewReader(im.hash), im.root, VerifyOptions{}); err != nil {
 		t.Errorf("CheckRoot: %v", err)
 	}
 }
@@ -110,7 +110,7 @@ func TestVerifyWrongRoot(t *testing.T) {
 		if _, err := im.verify(wrong); !errors.Is(err, ErrRootMismatch) {
 			t.Errorf("%d blocks: got %v, want ErrRootMismatch", blocks, err)
 		}
-		if _, _, err := CheckRoot(bytes.NewReader(im.data), bytes.NewReader(im.hash), 0, wrong); !errors.Is(err, ErrRootMismatch) {
+		if _, _, err := CheckRoot(bytes.NewReader(im.data), bytes.NewReader(im.hash), wrong, VerifyOptions{}); !errors.Is(err, ErrRootMismatch) {
 			t.Errorf("%d blocks: CheckRoot got %v, want ErrRootMismatch", blocks, err)
 		}
 	}
@@ -160,7 +160,7 @@ func TestVerifyMalformed(t *testing.T) {
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: Verify got %v, want %v", tt.name, err, tt.want)
 		}
-		_, _, err = CheckRoot(bytes.NewReader(tt.data), bytes.NewReader(tt.hash), 0, tt.root)
+		_, _, err = CheckRoot(bytes.NewReader(tt.data), bytes.NewReader(tt.hash), tt.root, VerifyOptions{})
 		if !errors.Is(err, tt.want) {
 			t.Errorf("%s: CheckRoot got %v, want %v", tt.name, err, tt.want)
 		}
