@@ -302,3 +302,28 @@ func TestOverlapAsVeritysetup(t *testing.T) {
 		t.Errorf("CheckRoot: %v, want ErrOverlap", err)
 	}
 }
+
+// The recipe of testdata/golden, run again with the installed veritysetup,
+// gives the committed goldens.
+func TestGoldenRecipe(t *testing.T) {
+	peer.Tool(t, "veritysetup")
+	dir := t.TempDir()
+	if out, err := exec.Command("sh", filepath.Join("testdata", "golden", "mk.sh"), dir).CombinedOutput(); err != nil {
+		t.Fatalf("mk.sh: %v\n%s", err, out)
+	}
+	for _, g := range goldens {
+		for _, ext := range []string{".verity", ".root"} {
+			fresh, err := os.ReadFile(filepath.Join(dir, g.name+ext))
+			if err != nil {
+				t.Fatal(err)
+			}
+			committed, err := os.ReadFile(filepath.Join("testdata", "golden", g.name+ext))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(fresh, committed) {
+				t.Errorf("%s%s: veritysetup now writes other bytes than the committed golden", g.name, ext)
+			}
+		}
+	}
+}
