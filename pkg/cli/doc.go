@@ -1,5 +1,6 @@
 // Package cli holds the conventions every command of this project shares:
-// exit statuses, one-line error reporting and an explicit subcommand table.
+// exit statuses, one-line error reporting and explicit subcommand tables
+// (nested for groups such as "image format|verify|...").
 //
 // Exit statuses (documented in each command's --help and in README.md):
 //
