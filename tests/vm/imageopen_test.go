@@ -1,15 +1,15 @@
 //go:build vm
 
-package main
+package vm
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
+	"encoding/json"
+	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -19,6 +19,9 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
+
+// `nix-closure-verify image open` and `close` against a real kernel's
+// device-mapper (moved here from cmd/nix-closure-verify, issue 9).
 
 // imageProbe runs in the initrd of Debian's kernel, where device-mapper and
 // dm-verity are modules: `image open` talks to the real kernel there. Each
@@ -40,6 +43,10 @@ echo "devices=$(ls /dev/mapper | grep -v control | wc -l)"
 
 # A wrong root hash is refused before anything is set up.
 $ncv image open --name store --root-hash "$(cat /img/wrong)" /img/store.img; step wrong-root $?
+echo "devices=$(ls /dev/mapper | grep -v control | wc -l)"
+
+# So is a tree inside the data it covers on the image's own device.
+$ncv image open --name store --root-hash "$root" --hash-offset 409600 /img/inside.img; step overlap $?
 echo "devices=$(ls /dev/mapper | grep -v control | wc -l)"
 
 # The image file through a loop device: mount it and read a file.
@@ -76,46 +83,33 @@ exit 0
 `
 
 func TestImageOpenInVM(t *testing.T) {
-	harness.NeedTools(t, "mksquashfs", harness.FirmwarePlain.Code)
+	harness.NeedTools(t, "mksquashfs", "go")
+	harness.NeedVMTools(t, harness.FirmwarePlain)
 	dir := t.TempDir()
-	ncv := vmBinary(t, dir)
-
-	vmlinuz, version, err := initrd.FindKernel("/boot", initrd.DefaultModulesDir)
-	if err != nil {
-		harness.NeedTools(t, "/boot/vmlinuz (linux-image-amd64)")
-		t.Fatal(err)
-	}
-	modules := filepath.Join(initrd.DefaultModulesDir, version)
+	ncv := staticNCV(t)
+	vmlinuz, modules := kernel(t)
 
 	// A squashfs store image with a 3 MiB random file, its tree, and a copy
 	// with one byte of the file flipped.
 	src := filepath.Join(dir, "src")
 	os.MkdirAll(src, 0o755)
-	blob := makeTestImage(t, filepath.Join(src, "blob"), 768, 0)
+	blob := randomFile(t, filepath.Join(src, "blob"), 768)
 	blobSum := sha256.Sum256(blob)
 	img := filepath.Join(dir, "store.img")
-	if out, err := exec.Command("mksquashfs", src, img, "-noappend", "-quiet", "-all-root").CombinedOutput(); err != nil {
-		t.Fatalf("mksquashfs: %v\n%s", err, out)
-	}
-	out, err := exec.Command(ncv, "image", "format", img, "--salt", imgSalt, "--uuid", imgUUID).Output()
-	if err != nil {
-		t.Fatalf("image format: %v", err)
-	}
-	root := keyValues(string(out))["root-hash"]
+	run(t, "mksquashfs", src, img, "-noappend", "-quiet", "-all-root")
+	root := imageFormat(t, ncv, img)
 	data, _ := os.ReadFile(img)
 	bad := bytes.Clone(data)
 	bad[len(bad)/2] ^= 0x55
 	wrong := []byte(root)
 	wrong[0] = otherHexDigit(wrong[0])
 	tree, _ := os.ReadFile(img + ".verity")
+	inside := bytes.Clone(data)
+	copy(inside[100*4096:], tree)
 
 	big := filepath.Join(dir, "big.img")
-	makeTestImage(t, big, 64<<8, 0)
-	out, err = exec.Command(ncv, "image", "format", big, "--salt", imgSalt, "--uuid", imgUUID).Output()
-	if err != nil {
-		t.Fatalf("image format: %v", err)
-	}
-	bigRoot := keyValues(string(out))["root-hash"]
+	randomFile(t, big, 64<<8)
+	bigRoot := imageFormat(t, ncv, big)
 
 	probeFiles := []initrd.File{
 		{Name: "bin/nix-closure-verify", HostPath: ncv, Perm: 0o755},
@@ -123,20 +117,18 @@ func TestImageOpenInVM(t *testing.T) {
 		{Name: "img/store.img", Data: data, Perm: 0o644},
 		{Name: "img/store.img.verity", Data: tree, Perm: 0o644},
 		{Name: "img/bad.img", Data: bad, Perm: 0o644},
+		{Name: "img/inside.img", Data: inside, Perm: 0o644},
 		{Name: "img/root", Data: []byte(root), Perm: 0o644},
 		{Name: "img/wrong", Data: wrong, Perm: 0o644},
 		{Name: "img/bigroot", Data: []byte(bigRoot), Perm: 0o644},
 	}
-	ird := filepath.Join(dir, "initrd.cpio")
-	if err := initrd.WriteFile(ird, initrd.Spec{
+	ird := buildInitrd(t, dir, initrd.Spec{
 		ModulesDir: modules,
 		Modules:    []string{"virtio_pci", "virtio_blk", "loop", "squashfs", "dm-verity"},
 		Marker:     "NBS-IMAGE-VM",
 		Run:        []string{"/bin/probe"},
 		Files:      probeFiles,
-	}); err != nil {
-		t.Fatal(err)
-	}
+	})
 
 	start := time.Now()
 	vm := harness.Boot(t, harness.Config{
@@ -156,6 +148,8 @@ func TestImageOpenInVM(t *testing.T) {
 		{`^step reload `, "step reload exit=0"},
 		{`^devices=`, "devices=0"},
 		{`^step wrong-root `, "step wrong-root exit=1"},
+		{`^devices=`, "devices=0"},
+		{`^step overlap `, "step overlap exit=2"},
 		{`^devices=`, "devices=0"},
 		{`^step open-file `, "step open-file exit=0"},
 		{`^step mount `, "step mount exit=0"},
@@ -193,6 +187,7 @@ func TestImageOpenInVM(t *testing.T) {
 		"device-mapper target not available: \"verity\" (load dm-verity)",
 		"no device-mapper in the kernel (load dm-mod)",
 		"root hash does not match",
+		"hash area overlaps the data area",
 		"verity corruption: 1 bad data block(s)",
 	} {
 		if !strings.Contains(log, msg) {
@@ -202,23 +197,34 @@ func TestImageOpenInVM(t *testing.T) {
 	t.Logf("boot to power-off took %s", time.Since(start).Round(100*time.Millisecond))
 }
 
-// vmBinary is the static nix-closure-verify the initrd runs: NBS_NCV when
-// set, else built from this package.
-func vmBinary(t *testing.T, dir string) string {
+// imageFormat runs `image format` on img with a fixed salt and UUID, the
+// tree going to img.verity, and returns the root hash.
+func imageFormat(t *testing.T, ncv, img string) string {
 	t.Helper()
-	if p := os.Getenv("NBS_NCV"); p != "" {
-		return p
+	var r struct {
+		RootHash string `json:"rootHash"`
 	}
-	bin := filepath.Join(dir, "nix-closure-verify")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	out := run(t, ncv, "image", "format", img, "--json",
+		"--salt", "5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed5eed",
+		"--uuid", "01234567-89ab-4def-8123-456789abcdef")
+	if err := json.Unmarshal([]byte(out), &r); err != nil || len(r.RootHash) != 64 {
+		t.Fatalf("image format printed %q (%v)", out, err)
 	}
-	if out, err := exec.Command(bin, "image", "--help").CombinedOutput(); err != nil {
-		t.Fatalf("%s has no image command (imageCommand() not in main.go's table?): %v\n%s", bin, err, fmt.Sprint(string(out)))
+	return r.RootHash
+}
+
+// randomFile writes blocks 4096-byte blocks of seeded random bytes to path.
+func randomFile(t *testing.T, path string, blocks int) []byte {
+	t.Helper()
+	b := make([]byte, blocks*4096)
+	r := rand.New(rand.NewPCG(uint64(blocks), 0))
+	for i := range b {
+		b[i] = byte(r.Uint32())
 	}
-	return bin
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // otherHexDigit returns a hex digit other than c, so a changed root hash
