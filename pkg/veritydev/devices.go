@@ -73,8 +73,10 @@ func openDevice(path string) (*device, error) {
 
 // OpenSized opens a file or block device read-only with its size (Stat
 // says 0 for block devices, so the size comes from seeking to the end).
+// Anything else is refused; it is opened non-blocking so that a FIFO given
+// as an image is refused at once instead of waiting for a writer.
 func OpenSized(path string) (f *os.File, r *io.SectionReader, isBlock bool, err error) {
-	f, err = os.Open(path)
+	f, err = os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, false, err
 	}

@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/dm"
 	"github.com/nix-boot-security/nix-boot-security/pkg/verity"
+	"golang.org/x/sys/unix"
 )
 
 // fakeMapper records what Open asks of the kernel. Attach hands out
@@ -260,6 +262,34 @@ func TestDefaultHashPath(t *testing.T) {
 	for _, tt := range tests {
 		if got := DefaultHashPath(tt.image, tt.hash, tt.offset); got != tt.want {
 			t.Errorf("DefaultHashPath(%q, %q, %d) = %q, want %q", tt.image, tt.hash, tt.offset, got, tt.want)
+		}
+	}
+}
+
+// Neither a FIFO nor a directory is a device: refused at once, never a
+// wait for a writer.
+func TestOpenSizedRefuses(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{fifo, dir} {
+		done := make(chan error, 1)
+		go func() {
+			f, _, _, err := OpenSized(p)
+			if err == nil {
+				f.Close()
+			}
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil || !strings.Contains(err.Error(), "not a regular file or block device") {
+				t.Errorf("%s: %v", filepath.Base(p), err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: OpenSized hangs", filepath.Base(p))
 		}
 	}
 }
