@@ -79,6 +79,9 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 		meter.Stop()
 	}
 	if err != nil {
+		if errors.Is(err, closure.ErrSymlinkAboveStore) {
+			return cli.Failedf("verification failed: %w", err)
+		}
 		if errors.Is(err, closure.ErrRoot) {
 			return cli.Usage(err)
 		}

@@ -39,7 +39,7 @@ func copyClosure(t *testing.T) (string, *Manifest, *nixtest.Fixture) {
 
 func check(t *testing.T, root string, m *Manifest) *Report {
 	t.Helper()
-	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Metadata: AllMetadataChecks})
+	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Metadata: testChecks()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,6 +154,9 @@ func TestRootErrors(t *testing.T) {
 		}
 	}
 }
+
+// testChecks is AllMetadataChecks for the copies tests make.
+func testChecks() MetadataChecks { return AllMetadataChecks }
 
 func findPath(t *testing.T, fx *nixtest.Fixture, suffix string) string {
 	t.Helper()
