@@ -140,6 +140,7 @@ type checker struct {
 	checks   MetadataChecks
 	counters *Counters
 	h        meteredHash
+	xattrBuf []byte
 }
 
 func (c *checker) checkEntry(e Entry) ([]Problem, uint64) {
@@ -159,7 +160,7 @@ func (c *checker) checkEntry(e Entry) ([]Problem, uint64) {
 		return problems, 0
 	}
 	d := nar.Dumper{Visit: func(ne *nar.Entry) error {
-		for _, prob := range c.checks.problems(ne.Info) {
+		for _, prob := range c.checks.problems(ne, &c.xattrBuf) {
 			prob.Path = ne.Path
 			add(prob)
 		}
