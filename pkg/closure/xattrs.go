@@ -60,6 +60,9 @@ func listXattrs(e *nar.Entry, buf *[]byte) ([]string, error) {
 			*buf = make([]byte, max(size, 2*len(*buf)))
 			continue
 		}
+		if e.FD < 0 && e.DirFD != unix.AT_FDCWD && unix.Access("/proc/self/fd", unix.F_OK) != nil {
+			return nil, fmt.Errorf("listxattr %s: %w (a symlink's attributes are read through /proc, which is not mounted)", e.Path, err)
+		}
 		return nil, fmt.Errorf("listxattr %s: %w", e.Path, err)
 	}
 }
