@@ -27,7 +27,7 @@ type Counters struct {
 
 // CheckOptions configures Check.
 type CheckOptions struct {
-	Root     string // prefix under which the store lives ("" or "/" for none)
+	Root     string // directory the store lives under ("" or "/" for none); resolved as given, nothing below it is followed
 	Jobs     int    // parallel workers; 0 means one per CPU
 	Metadata MetadataChecks
 	Counters *Counters // optional

@@ -7,35 +7,6 @@ import (
 	"testing"
 )
 
-func TestParseOwner(t *testing.T) {
-	cases := []struct {
-		in   string
-		want Owner
-		ok   bool
-	}{
-		{"0:0", Owner{}, true},
-		{"1000:100", Owner{1000, 100}, true},
-		{"root", Owner{}, true},
-		{"root:root", Owner{}, true},
-		{"root:1000", Owner{0, 1000}, true},
-		{"1000", Owner{}, false}, // a number names no account, so no primary group
-		{"", Owner{}, false},
-		{":0", Owner{}, false},
-		{"0:", Owner{}, false},
-		{"0:0:0", Owner{}, false},
-		{"-1:0", Owner{}, false},
-		{"4294967295:0", Owner{}, false}, // (uid_t)-1 means "unchanged" to chown, not a user
-		{"no-such-user-here", Owner{}, false},
-		{"0:no-such-group-here", Owner{}, false},
-	}
-	for _, c := range cases {
-		got, err := ParseOwner(c.in)
-		if (err == nil) != c.ok || (c.ok && got != c.want) {
-			t.Errorf("ParseOwner(%q) = %v, %v", c.in, got, err)
-		}
-	}
-}
-
 // security.selinux is allowed by default (a labelled system's store carries
 // it); the allow list can forbid it or allow others.
 func TestXattrAllowList(t *testing.T) {
