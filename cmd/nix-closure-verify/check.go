@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
@@ -20,9 +21,15 @@ func checkCommand() cli.Command {
 const checkHelp = `Checks that every store path in the manifest exists under ROOT and that its
 NAR hash and size match, using all cores. It also checks the metadata Nix
 leaves that NAR does not cover: files 0444 or 0555, directories 0555, no
-setuid, setgid or sticky bits, no devices, fifos or sockets, mtime 1. Every
-difference is reported, one per line on standard output (or in the --json
-report), naming the path and what differed.
+setuid, setgid or sticky bits, no devices, fifos or sockets, mtime 1, owner
+root:root (--owner for a single-user store), no extended attributes but
+security.selinux (file capabilities, ACLs). Every difference is reported, one
+per line on standard output (or in the --json report), naming the path and
+what differed.
+
+The store directory is opened below ROOT without following any symlink: a
+symlink there (ROOT/nix, ROOT/nix/store) is a verification failure. ROOT
+itself is resolved as given.
 
 With --digest, the manifest's sha256 is compared with D before the manifest is
 parsed or the store is read.`
@@ -38,6 +45,10 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	noMode := fs.Bool("no-check-mode", false, "do not check permissions (0444/0555 files, 0555 directories)")
 	noSpecial := fs.Bool("no-check-special-bits", false, "do not check for setuid, setgid and sticky bits")
 	noMtime := fs.Bool("no-check-mtime", false, "do not check that modification times are 1")
+	noOwner := fs.Bool("no-check-owner", false, "do not check owners and groups")
+	noXattrs := fs.Bool("no-check-xattrs", false, "do not check for extended attributes")
+	owner := fs.String("owner", "0:0", "owner of every store entry: UID:GID, USER:GROUP or USER (single-user stores)")
+	allowXattrs := fs.String("allow-xattrs", strings.Join(closure.DefaultAllowedXattrs, ","), "extended attributes allowed, comma-separated ('' for none)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -49,6 +60,14 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	}
 	if *jobs < 0 {
 		return cli.Usagef("--jobs must be positive")
+	}
+	expectedOwner, err := closure.ParseOwner(*owner)
+	if err != nil {
+		return cli.Usage(err)
+	}
+	allowed := []string{}
+	if *allowXattrs != "" {
+		allowed = strings.Split(*allowXattrs, ",")
 	}
 	var want *closure.ManifestDigest
 	if *digest != "" {
@@ -66,7 +85,10 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	}
 	opts := closure.CheckOptions{
 		Root: *root, Jobs: *jobs, Counters: &closure.Counters{},
-		Metadata: closure.MetadataChecks{Mode: !*noMode, SpecialBits: !*noSpecial, Mtime: !*noMtime},
+		Metadata: closure.MetadataChecks{
+			SkipMode: *noMode, SkipSpecialBits: *noSpecial, SkipMtime: *noMtime, SkipOwner: *noOwner, SkipXattrs: *noXattrs,
+			Owner: expectedOwner, AllowXattrs: allowed,
+		},
 	}
 	var meter *progress.Meter
 	if *showProgress {
@@ -79,6 +101,9 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 		meter.Stop()
 	}
 	if err != nil {
+		if errors.Is(err, closure.ErrSymlinkAboveStore) {
+			return cli.Failedf("verification failed: %w", err)
+		}
 		if errors.Is(err, closure.ErrRoot) {
 			return cli.Usage(err)
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 //	$ODD          the store path with odd names (see internal/nixtest)
 //	$LEAFEXE      a store path that is a single executable file
 //	$FIXTURE      a directory with registration, attrs.json and path-info.json
+//	$OWNER        uid:gid of the user running the tests, who owns the copies the scripts make
 func TestScripts(t *testing.T) {
 	fx := nixtest.Build(t)
 	fixtureDir := t.TempDir()
@@ -63,10 +65,17 @@ func TestScripts(t *testing.T) {
 			e.Setenv("ODD", find("-odd-tree"))
 			e.Setenv("LEAFEXE", find("-leaf-exe"))
 			e.Setenv("FIXTURE", fixtureDir)
+			e.Setenv("OWNER", strconv.Itoa(os.Geteuid())+":"+strconv.Itoa(os.Getegid()))
 			e.Setenv("NIX_CONFIG", nixtest.Config)
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"deepdir": deepDir},
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 	})
 }
 

@@ -7,17 +7,16 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
-	"os"
-	"path/filepath"
+	"path"
 	"runtime"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/nar"
 	"github.com/nix-community/go-nix/pkg/nixbase32"
+	"golang.org/x/sys/unix"
 )
 
 // Counters are updated while Check runs, for progress displays.
@@ -28,7 +27,7 @@ type Counters struct {
 
 // CheckOptions configures Check.
 type CheckOptions struct {
-	Root     string // prefix under which the store lives ("" or "/" for none)
+	Root     string // directory the store lives under ("" or "/" for none); resolved as given, nothing below it is followed
 	Jobs     int    // parallel workers; 0 means one per CPU
 	Metadata MetadataChecks
 	Counters *Counters // optional
@@ -62,21 +61,23 @@ var ErrRoot = errors.New("cannot check store")
 
 // Check compares the store under opts.Root with the manifest. Differences
 // are returned in the report; the error is for a check that could not run
-// (no store directory under the root, a cancelled context).
+// (no store directory under the root: ErrRoot; a cancelled context) or that
+// failed before any store path was read (ErrSymlinkAboveStore).
+//
+// The store directory is opened below the root without following any
+// symlink (see openStoreDir), and every store path is read from that
+// directory's descriptor, so what is checked is what the booted system
+// finds at the same path.
 func Check(ctx context.Context, m *Manifest, opts CheckOptions) (*Report, error) {
 	root := opts.Root
 	if root == "" {
 		root = "/"
 	}
-	if fi, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("%w: root %s: %v", ErrRoot, root, errors.Unwrap(err))
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("%w: root %s is not a directory", ErrRoot, root)
+	storeFD, err := openStoreDir(root, m.StoreDir)
+	if err != nil {
+		return nil, err
 	}
-	storeDir := filepath.Join(root, m.StoreDir)
-	if fi, err := os.Stat(storeDir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("%w: no store directory %s under root %s", ErrRoot, m.StoreDir, root)
-	}
+	defer unix.Close(storeFD)
 	jobs := opts.Jobs
 	if jobs <= 0 {
 		jobs = runtime.NumCPU()
@@ -103,7 +104,7 @@ func Check(ctx context.Context, m *Manifest, opts CheckOptions) (*Report, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := checker{root: root, checks: opts.Metadata, counters: counters}
+			c := checker{storeFD: storeFD, checks: opts.Metadata, counters: counters}
 			for i := range work {
 				var n uint64
 				results[i], n = c.checkEntry(m.Entries[i])
@@ -112,7 +113,6 @@ func Check(ctx context.Context, m *Manifest, opts CheckOptions) (*Report, error)
 			}
 		}()
 	}
-	var err error
 feed:
 	for _, i := range order {
 		select {
@@ -136,10 +136,11 @@ feed:
 
 // checker is one worker's state.
 type checker struct {
-	root     string
+	storeFD  int // the store directory, opened without following symlinks
 	checks   MetadataChecks
 	counters *Counters
 	h        meteredHash
+	xattrBuf []byte
 }
 
 func (c *checker) checkEntry(e Entry) ([]Problem, uint64) {
@@ -148,32 +149,32 @@ func (c *checker) checkEntry(e Entry) ([]Problem, uint64) {
 		p.StorePath = e.Path
 		problems = append(problems, p)
 	}
-	onDisk := filepath.Join(c.root, e.Path)
-	if _, err := os.Lstat(onDisk); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
+	name := path.Base(e.Path)
+	var st unix.Stat_t
+	if err := unix.Fstatat(c.storeFD, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err == unix.ENOENT {
 			add(Problem{Path: e.Path, Kind: KindMissing})
 		} else {
-			add(Problem{Path: e.Path, Kind: KindUnreadable, Detail: errText(err)})
+			add(Problem{Path: e.Path, Kind: KindUnreadable, Detail: "lstat " + e.Path + ": " + err.Error()})
 		}
 		return problems, 0
 	}
-	storeView := func(p string) string { return e.Path + strings.TrimPrefix(p, onDisk) }
-	d := nar.Dumper{Visit: func(p string, info fs.FileInfo) error {
-		for _, prob := range c.checks.problems(info) {
-			prob.Path = storeView(p)
+	d := nar.Dumper{Visit: func(ne *nar.Entry) error {
+		for _, prob := range c.checks.problems(ne, &c.xattrBuf) {
+			prob.Path = ne.Path
 			add(prob)
 		}
 		return nil
 	}}
 	c.h.reset(c.counters)
-	err := d.Dump(&c.h, onDisk)
+	err := d.DumpAt(&c.h, c.storeFD, name, e.Path)
 	c.h.flush()
 	if err != nil {
 		var ute *nar.UnsupportedTypeError
 		if errors.As(err, &ute) {
-			add(Problem{Path: storeView(ute.Path), Kind: KindEntryType, Actual: nar.TypeName(ute.Mode)})
+			add(Problem{Path: ute.Path, Kind: KindEntryType, Actual: nar.TypeName(ute.Mode)})
 		} else {
-			add(Problem{Path: e.Path, Kind: KindUnreadable, Detail: strings.ReplaceAll(errText(err), onDisk, e.Path)})
+			add(Problem{Path: e.Path, Kind: KindUnreadable, Detail: errText(err)})
 		}
 		return problems, c.h.n
 	}

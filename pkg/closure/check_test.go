@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
+	"golang.org/x/sys/unix"
 )
 
 // copyClosure copies the fixture closure under a fresh root, keeping modes
@@ -39,7 +40,7 @@ func copyClosure(t *testing.T) (string, *Manifest, *nixtest.Fixture) {
 
 func check(t *testing.T, root string, m *Manifest) *Report {
 	t.Helper()
-	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Metadata: AllMetadataChecks})
+	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Metadata: testChecks()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,9 +56,16 @@ func TestPristineClosurePasses(t *testing.T) {
 	if rep.Paths != len(m.Entries) || rep.Bytes != m.NarBytes() {
 		t.Fatalf("report %+v", rep)
 	}
-	// The real store too, without a root.
-	if rep := check(t, "", m); !rep.OK() {
-		t.Fatalf("real store: %v", rep.Problems)
+	// The real store too, without a root, with the default checks where
+	// it belongs to root.
+	opts := CheckOptions{}
+	var st syscall.Stat_t
+	if err := syscall.Lstat(m.Entries[0].Path, &st); err != nil {
+		t.Fatal(err)
+	}
+	opts.Metadata.Owner = Owner{UID: st.Uid, GID: st.Gid}
+	if rep, err := Check(context.Background(), m, opts); err != nil || !rep.OK() {
+		t.Fatalf("real store: %v %v", err, rep)
 	}
 }
 
@@ -94,6 +102,15 @@ func TestTamperMatrix(t *testing.T) {
 		}, odd, []Kind{KindHash}},
 		{"mtime changed", func(t *testing.T, d string) { os.Chtimes(d+"/seven", timeAt(5), timeAt(5)) }, odd, []Kind{KindMtime}},
 		{"fifo added", func(t *testing.T, d string) { writable(t, d, func() { syscall.Mkfifo(d+"/fifo", 0o444) }) }, odd, []Kind{KindEntryType}},
+		{"owner changed", func(t *testing.T, d string) { chown(t, d+"/sub/run", 1000, -1) }, odd, []Kind{KindOwner}},
+		{"group changed", func(t *testing.T, d string) { chown(t, d+"/sub", -1, 1000) }, odd, []Kind{KindOwner}},
+		{"symlink owner changed", func(t *testing.T, d string) { chown(t, d+"/dangling", 1000, 1000) }, odd, []Kind{KindOwner}},
+		{"file capability", func(t *testing.T, d string) { setcap(t, d+"/sub/run") }, odd, []Kind{KindXattr}},
+		{"user xattr on a directory", func(t *testing.T, d string) { xattr(t, d+"/sub", "user.x") }, odd, []Kind{KindXattr}},
+		{"trusted xattr on a symlink", func(t *testing.T, d string) { xattr(t, d+"/dangling", "trusted.x") }, odd, []Kind{KindXattr}},
+		{"capability on a store path that is a file", func(t *testing.T, d string) {
+			setcap(t, filepath.Join(filepath.Dir(d), filepath.Base(findPath(t, fx, "-leaf-exe"))))
+		}, findPath(t, fx, "-leaf-exe"), []Kind{KindXattr}},
 		{"store path removed", func(t *testing.T, d string) { os.Remove(filepath.Join(filepath.Dir(d), filepath.Base(leafLink))) }, leafLink, []Kind{KindMissing}},
 	}
 	for _, c := range cases {
@@ -140,9 +157,27 @@ func TestMetadataChecksCanBeTurnedOff(t *testing.T) {
 	os.Chtimes(odd+"/seven", timeAt(5), timeAt(5))
 	os.Chmod(odd+"/eight", 0o644)
 	os.Chmod(odd+"/sub/run", 0o555|os.ModeSetuid)
-	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Jobs: 1})
+	os.Chown(odd+"/nine", 1000, 1000)
+	xattr(t, odd+"/seven", "user.tag")
+	rep, err := Check(context.Background(), m, CheckOptions{Root: root, Jobs: 1, Metadata: MetadataChecks{
+		SkipMode: true, SkipSpecialBits: true, SkipMtime: true, SkipOwner: true, SkipXattrs: true,
+	}})
 	if err != nil || !rep.OK() {
 		t.Fatalf("%v %v", err, rep.Problems)
+	}
+	// The zero value checks everything (fail closed).
+	rep, err = Check(context.Background(), m, CheckOptions{Root: root, Jobs: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[Kind]bool{}
+	for _, p := range rep.Problems {
+		kinds[p.Kind] = true
+	}
+	for _, k := range []Kind{KindMode, KindSpecialBits, KindMtime, KindXattr} {
+		if !kinds[k] {
+			t.Errorf("zero MetadataChecks: no %s problem in %v", k, rep.Problems)
+		}
 	}
 }
 
@@ -152,6 +187,47 @@ func TestRootErrors(t *testing.T) {
 		if _, err := Check(context.Background(), m, CheckOptions{Root: root}); err == nil {
 			t.Errorf("root %s accepted", root)
 		}
+	}
+}
+
+// testChecks is AllMetadataChecks for the copies tests make, which belong
+// to whoever runs the tests (root:root in CI).
+func testChecks() MetadataChecks {
+	c := AllMetadataChecks
+	c.Owner = Owner{UID: uint32(os.Geteuid()), GID: uint32(os.Getegid())}
+	return c
+}
+
+// chown changes an entry's owner without following it; it needs root.
+func chown(t *testing.T, p string, uid, gid int) {
+	t.Helper()
+	if err := os.Lchown(p, uid, gid); err != nil {
+		t.Skipf("chown needs root: %v", err)
+	}
+}
+
+// setcap gives a file cap_setuid+ep with libcap's setcap where it is
+// installed, or writes the same security.capability value (version 2,
+// CAP_SETUID permitted and effective) itself.
+func setcap(t *testing.T, p string) {
+	t.Helper()
+	if path, err := exec.LookPath("setcap"); err == nil {
+		if out, err := exec.Command(path, "cap_setuid+ep", p).CombinedOutput(); err != nil {
+			t.Skipf("setcap needs root: %v %s", err, out)
+		}
+		return
+	}
+	v := []byte{1, 0, 0, 2, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0} // le32 0x02000001, then {permitted, inheritable} for caps 0-31 and 32-63
+	if err := unix.Lsetxattr(p, "security.capability", v, 0); err != nil {
+		t.Skipf("setting security.capability needs root: %v", err)
+	}
+}
+
+// xattr sets an extended attribute on p itself, not following a symlink.
+func xattr(t *testing.T, p, name string) {
+	t.Helper()
+	if err := unix.Lsetxattr(p, name, []byte("1"), 0); err != nil {
+		t.Skipf("setting %s: %v", name, err)
 	}
 }
 

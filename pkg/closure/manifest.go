@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"math"
 	"path"
 	"strings"
 
@@ -42,7 +43,8 @@ type Manifest struct {
 	Entries  []Entry
 }
 
-// NarBytes is the sum of the entries' NAR sizes.
+// NarBytes is the sum of the entries' NAR sizes. NewManifest and
+// ParseManifest refuse manifests where it would overflow.
 func (m *Manifest) NarBytes() uint64 {
 	var n uint64
 	for _, e := range m.Entries {
@@ -91,6 +93,31 @@ func ValidateStorePath(storeDir, p string) error {
 		return fmt.Errorf("path %q is not directly inside the store directory %s", p, storeDir)
 	}
 	return validateBaseName(path.Base(p))
+}
+
+// minNarSize is the size of the smallest NAR: an empty regular file.
+const minNarSize = 96
+
+// validateEntry checks what the manifest's reader and writer both require
+// of one entry, so the writer never writes what the reader refuses.
+func validateEntry(storeDir string, e Entry) error {
+	if err := ValidateStorePath(storeDir, e.Path); err != nil {
+		return err
+	}
+	if e.NarSize < minNarSize {
+		return fmt.Errorf("%s: NAR size %d is below the smallest NAR (%d bytes)", e.Path, e.NarSize, minNarSize)
+	}
+	return nil
+}
+
+// addNarBytes adds one entry's NAR size to a manifest's total, refusing a
+// total that does not fit the nar-bytes field.
+func addNarBytes(total uint64, e Entry) (uint64, error) {
+	sum := total + e.NarSize
+	if sum < total {
+		return 0, fmt.Errorf("%s: the NAR sizes add up to more than %d bytes", e.Path, uint64(math.MaxUint64))
+	}
+	return sum, nil
 }
 
 // maxNameLen is Nix's limit on the name part of a store path.

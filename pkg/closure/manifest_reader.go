@@ -132,7 +132,9 @@ func (p *manifestParser) parse() (*Manifest, error) {
 			return nil, fmt.Errorf("%w: %s is out of order or listed twice", ErrManifest, e.Path)
 		}
 		m.Entries = append(m.Entries, e)
-		sum += e.NarSize
+		if sum, err = addNarBytes(sum, e); err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrManifest, err)
+		}
 	}
 	if len(p.data) != 0 {
 		return nil, fmt.Errorf("%w: data after the \"end\" line", ErrManifest)
@@ -152,10 +154,10 @@ func parseEntry(storeDir, line string) (Entry, error) {
 	if len(f) != 3 {
 		return e, fmt.Errorf("%w: expected \"<store path> sha256:<hash> <size>\", got %q", ErrManifest, clip(line))
 	}
-	if err := ValidateStorePath(storeDir, f[0]); err != nil {
-		return e, fmt.Errorf("%w: %v", ErrManifest, err)
-	}
 	e.Path = f[0]
+	if err := ValidateStorePath(storeDir, e.Path); err != nil {
+		return e, fmt.Errorf("%w: %w", ErrManifest, err)
+	}
 	h, ok := strings.CutPrefix(f[1], "sha256:")
 	if !ok || len(h) != nixbase32.EncodedLen(len(e.NarHash)) {
 		return e, fmt.Errorf("%w: %s: invalid NAR hash %q", ErrManifest, e.Path, clip(f[1]))
@@ -166,15 +168,15 @@ func parseEntry(storeDir, line string) (Entry, error) {
 	}
 	copy(e.NarHash[:], d)
 	size, err := strconv.ParseUint(f[2], 10, 64)
-	if err != nil || (len(f[2]) > 1 && f[2][0] == '0') || size < minNarSize {
+	if err != nil || (len(f[2]) > 1 && f[2][0] == '0') {
 		return e, fmt.Errorf("%w: %s: invalid NAR size %q", ErrManifest, e.Path, clip(f[2]))
 	}
 	e.NarSize = size
+	if err := validateEntry(storeDir, e); err != nil {
+		return e, fmt.Errorf("%w: %w", ErrManifest, err)
+	}
 	return e, nil
 }
-
-// minNarSize is the size of the smallest NAR: an empty regular file.
-const minNarSize = 96
 
 func clip(s string) string {
 	if len(s) > 80 {

@@ -56,6 +56,9 @@ func TestManifestRefusesBadInput(t *testing.T) {
 		{"relative store dir", strings.Replace(g, "store-dir /nix/store", "store-dir nix/store", 1), false},
 		{"zero paths", "nix-closure-manifest 1\nstore-dir /nix/store\npaths 0\nnar-bytes 0\nend\n", false},
 		{"CRLF", strings.ReplaceAll(g, "\n", "\r\n"), false},
+		{"NAR size below the smallest NAR", strings.Replace(strings.Replace(g, " 120\n", " 95\n", 1), "nar-bytes 448", "nar-bytes 423", 1), false},
+		// Issue 8 §1b: the total wrapped, so a header could match a wrapped sum.
+		{"NAR bytes overflow", strings.Replace(strings.Replace(g, " 328\n", " 18446744073709551615\n", 1), "nar-bytes 448", "nar-bytes 119", 1), false},
 	}
 	for _, c := range cases {
 		_, err := ParseManifest([]byte(c.text))
@@ -82,5 +85,45 @@ func TestNewManifestDeduplicates(t *testing.T) {
 	e2.NarSize = 300
 	if _, err := NewManifest(DefaultStoreDir, []Entry{e, e2}); err == nil {
 		t.Fatal("conflicting duplicate accepted")
+	}
+}
+
+// Issue 8 §1b: manifest wrote NAR sizes below 96 that its own reader
+// refused. The writer validates as the reader does: whatever NewManifest
+// accepts reads back, whatever it refuses the reader refuses too.
+func TestWriterValidatesAsReader(t *testing.T) {
+	cases := []struct {
+		name    string
+		entries []Entry
+		ok      bool
+	}{
+		{"smallest NAR", []Entry{{Path: pathA, NarSize: 96}}, true},
+		{"NAR size 95", []Entry{{Path: pathA, NarSize: 95}}, false},
+		{"NAR size 0", []Entry{{Path: pathA}}, false},
+		{"largest total", []Entry{{Path: pathA, NarSize: 1<<64 - 1 - 96}, {Path: pathB, NarSize: 96}}, true},
+		{"total overflows", []Entry{{Path: pathA, NarSize: 1<<64 - 1}, {Path: pathB, NarSize: 120}}, false},
+		{"outside the store", []Entry{{Path: "/etc/34fjjmpy392nx9kxf70xa6v9s4yq8p7l-a", NarSize: 120}}, false},
+		{"dot name", []Entry{{Path: "/nix/store/34fjjmpy392nx9kxf70xa6v9s4yq8p7l-.a", NarSize: 120}}, false},
+	}
+	for _, c := range cases {
+		m, err := NewManifest(DefaultStoreDir, c.entries)
+		if (err == nil) != c.ok {
+			t.Errorf("%s: NewManifest: %v", c.name, err)
+			continue
+		}
+		if err == nil {
+			if _, err := ParseManifest(m.Marshal()); err != nil {
+				t.Errorf("%s: the reader refuses what the writer made: %v", c.name, err)
+			}
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: multi-line error %q", c.name, err)
+		}
+		// Written without NewManifest's checks, the reader refuses it.
+		raw := (&Manifest{StoreDir: DefaultStoreDir, Entries: c.entries}).Marshal()
+		if _, err := ParseManifest(raw); err == nil {
+			t.Errorf("%s: the reader accepts what the writer refuses", c.name)
+		}
 	}
 }

@@ -8,9 +8,11 @@ import (
 	"github.com/nix-community/go-nix/pkg/nixbase32"
 )
 
-// NewManifest sorts and validates entries into a manifest. The same path
-// listed twice with the same hash and size is kept once; with different
-// values it is an error, since the inputs disagree.
+// NewManifest sorts and validates entries into a manifest, as
+// ParseManifest validates what it reads, so a manifest it makes can always
+// be read back. The same path listed twice with the same hash and size is
+// kept once; with different values it is an error, since the inputs
+// disagree.
 func NewManifest(storeDir string, entries []Entry) (*Manifest, error) {
 	if err := ValidateStoreDir(storeDir); err != nil {
 		return nil, err
@@ -18,8 +20,9 @@ func NewManifest(storeDir string, entries []Entry) (*Manifest, error) {
 	sorted := append([]Entry(nil), entries...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].Path < sorted[j].Path })
 	out := sorted[:0]
+	var total uint64
 	for _, e := range sorted {
-		if err := ValidateStorePath(storeDir, e.Path); err != nil {
+		if err := validateEntry(storeDir, e); err != nil {
 			return nil, err
 		}
 		if n := len(out); n > 0 && out[n-1].Path == e.Path {
@@ -29,6 +32,10 @@ func NewManifest(storeDir string, entries []Entry) (*Manifest, error) {
 			continue
 		}
 		out = append(out, e)
+		var err error
+		if total, err = addNarBytes(total, e); err != nil {
+			return nil, err
+		}
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("the closure has no store paths")
@@ -37,7 +44,8 @@ func NewManifest(storeDir string, entries []Entry) (*Manifest, error) {
 }
 
 // Marshal renders the manifest in the version 1 format. Equal manifests give
-// equal bytes.
+// equal bytes. The manifest is expected to come from NewManifest or
+// ParseManifest, which validate it.
 func (m *Manifest) Marshal() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s %d\n", ManifestMagic, ManifestVersion)

@@ -3,35 +3,50 @@ package closure
 import (
 	"fmt"
 	"io/fs"
-	"syscall"
+	"slices"
+	"strings"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/nar"
 )
 
 // MetadataChecks selects the checks beyond NAR. Nix canonicalises every store
-// entry (files 0444 or 0555, directories 0555, no special bits, mtime 1); a
-// store that is legitimately different (for example one copied without
-// preserving times) can turn single checks off.
+// entry: files 0444 or 0555, directories 0555, no special bits, mtime 1,
+// owned by root (or by the single user of a single-user store), no extended
+// attributes. The zero value checks all of that (fail closed); a store that
+// is legitimately different (for example one copied without preserving
+// times) can skip single checks.
 type MetadataChecks struct {
-	Mode        bool
-	SpecialBits bool
-	Mtime       bool
+	SkipMode        bool
+	SkipSpecialBits bool
+	SkipMtime       bool
+	SkipOwner       bool
+	SkipXattrs      bool
+	// Owner is the owner every entry must have; the zero value is root:root.
+	Owner Owner
+	// AllowXattrs names the extended attributes an entry may carry; nil
+	// means DefaultAllowedXattrs, an empty non-nil list allows none.
+	AllowXattrs []string
 }
 
-// AllMetadataChecks is the default: everything Nix guarantees.
-var AllMetadataChecks = MetadataChecks{Mode: true, SpecialBits: true, Mtime: true}
+// AllMetadataChecks is the default, used at boot: everything Nix guarantees
+// of a multi-user store (owner root:root, SELinux labels allowed).
+var AllMetadataChecks = MetadataChecks{}
 
 // nixMtime is the modification time Nix gives every store entry.
 const nixMtime = 1
 
-// metadataProblems returns what differs from a canonical store entry. Entry
-// types NAR cannot hold are reported by the NAR serialiser, not here.
-func (c MetadataChecks) problems(info fs.FileInfo) []Problem {
+// problems returns what differs from a canonical store entry, using xattrBuf
+// as scratch space. Entry types NAR cannot hold are reported by the NAR
+// serialiser, not here.
+func (c MetadataChecks) problems(e *nar.Entry, xattrBuf *[]byte) []Problem {
 	var out []Problem
-	mode := info.Mode()
+	mode := e.Info.Mode()
+	st := e.Stat()
 	isLink := mode&fs.ModeSymlink != 0
-	if c.SpecialBits && mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 {
+	if !c.SkipSpecialBits && mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 {
 		out = append(out, Problem{Kind: KindSpecialBits, Actual: specialBits(mode)})
 	}
-	if c.Mode && !isLink {
+	if !c.SkipMode && !isLink {
 		perm := mode.Perm()
 		switch {
 		case mode.IsDir() && perm != 0o555:
@@ -40,19 +55,42 @@ func (c MetadataChecks) problems(info fs.FileInfo) []Problem {
 			out = append(out, Problem{Kind: KindMode, Expected: "0444 or 0555", Actual: fmt.Sprintf("%04o", perm)})
 		}
 	}
-	if c.Mtime {
-		if sec := mtimeSeconds(info); sec != nixMtime {
-			out = append(out, Problem{Kind: KindMtime, Expected: "1", Actual: fmt.Sprint(sec)})
-		}
+	if !c.SkipMtime && st.Mtim.Sec != nixMtime {
+		out = append(out, Problem{Kind: KindMtime, Expected: "1", Actual: fmt.Sprint(st.Mtim.Sec)})
+	}
+	if got := (Owner{UID: st.Uid, GID: st.Gid}); !c.SkipOwner && got != c.Owner {
+		out = append(out, Problem{Kind: KindOwner, Expected: c.Owner.String(), Actual: got.String()})
+	}
+	if !c.SkipXattrs {
+		out = append(out, c.xattrProblems(e, xattrBuf)...)
 	}
 	return out
 }
 
-func mtimeSeconds(info fs.FileInfo) int64 {
-	if st, ok := info.Sys().(*syscall.Stat_t); ok {
-		return st.Mtim.Sec
+func (c MetadataChecks) xattrProblems(e *nar.Entry, buf *[]byte) []Problem {
+	names, err := listXattrs(e, buf)
+	if err != nil {
+		return []Problem{{Kind: KindUnreadable, Detail: err.Error()}}
 	}
-	return info.ModTime().Unix()
+	allowed := c.AllowXattrs
+	if allowed == nil {
+		allowed = DefaultAllowedXattrs
+	}
+	var extra []string
+	for _, n := range names {
+		if !slices.Contains(allowed, n) {
+			extra = append(extra, n)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	slices.Sort(extra)
+	expected := "none"
+	if len(allowed) > 0 {
+		expected = "only " + strings.Join(allowed, ",")
+	}
+	return []Problem{{Kind: KindXattr, Expected: expected, Actual: strings.Join(extra, ",")}}
 }
 
 func specialBits(m fs.FileMode) string {

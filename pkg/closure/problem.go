@@ -13,6 +13,8 @@ const (
 	KindMode        Kind = "mode"         // permissions other than 0444/0555 (files) or 0555 (directories)
 	KindSpecialBits Kind = "special-bits" // setuid, setgid or sticky
 	KindMtime       Kind = "mtime"        // modification time other than 1
+	KindOwner       Kind = "owner"        // uid:gid other than the store's owner (root:root)
+	KindXattr       Kind = "xattr"        // extended attributes not allowed (security.capability, ACLs ...)
 	KindEntryType   Kind = "entry-type"   // device, fifo or socket: not a NAR entry
 	KindUnreadable  Kind = "unreadable"   // could not be read, so could not be verified
 )

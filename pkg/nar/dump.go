@@ -43,14 +43,33 @@ func TypeName(m fs.FileMode) string {
 	return "unknown entry type"
 }
 
-// ErrChangedWhileReading reports a regular file that became shorter while it
-// was read, so its NAR would disagree with its own length field.
-var ErrChangedWhileReading = errors.New("file changed size while being read")
+// ErrChangedWhileReading reports an entry that changed between the moment it
+// was listed and the end of its serialisation: replaced by another file or
+// type, or a regular file whose size or times changed while it was read. Its
+// NAR would describe no state the tree was ever in, so it is an error.
+var ErrChangedWhileReading = errors.New("changed while being read")
 
-// Visitor is called for every entry before it is serialised, with the
-// entry's path and its Lstat result. The root entry comes first, then entries
-// in NAR order. A non-nil error stops the dump and is returned.
-type Visitor func(path string, info fs.FileInfo) error
+// Entry is what a Visitor sees of one entry of the tree.
+type Entry struct {
+	Path string      // the entry's full path, for messages
+	Info fs.FileInfo // from fstat of the opened entry (lstat for what is not opened)
+	// DirFD and Name locate the entry: Name inside the directory open as
+	// DirFD (AT_FDCWD for the root of Dump). FD is the entry opened
+	// read-only without following symlinks, for regular files and
+	// directories, and -1 for other types. Descriptors are valid only
+	// during the call.
+	DirFD int
+	Name  string
+	FD    int
+}
+
+// Stat returns the raw stat result behind Info.
+func (e *Entry) Stat() *unix.Stat_t { return &e.Info.(*fileInfo).st }
+
+// Visitor is called for every entry before its contents are serialised. The
+// root entry comes first, then entries in NAR order. A non-nil error stops
+// the dump and is returned.
+type Visitor func(e *Entry) error
 
 // Dumper serialises trees. Its zero value is ready to use.
 type Dumper struct {
@@ -67,67 +86,106 @@ func Dump(w io.Writer, path string) error {
 	return (&Dumper{}).Dump(w, path)
 }
 
-// Dump writes the NAR serialisation of the tree at path to w.
+// Dump writes the NAR serialisation of the tree at path to w. Symlinks are
+// recorded, never followed, except in the components of path above the tree
+// (use DumpAt to avoid those).
+func (d *Dumper) Dump(w io.Writer, path string) error {
+	return d.DumpAt(w, unix.AT_FDCWD, path, path)
+}
+
+// DumpAt writes the NAR serialisation of the tree called name in the
+// directory open as dirfd to w; path names the tree in messages and for
+// the visitor. With a name of one component, nothing is resolved through
+// a symlink.
 //
 // The tree is walked through directory descriptors (openat, fstatat), so the
 // kernel resolves one name per entry instead of the whole path, which matters
-// for closures of many small files.
-func (d *Dumper) Dump(w io.Writer, path string) error {
+// for closures of many small files. Every regular file and directory is
+// opened with O_NOFOLLOW|O_NONBLOCK and fstat'ed: it must be the entry lstat
+// listed (same device, inode, type and ctime; for files the same size, before
+// and after reading, and the same times), and files are read to their end, so an
+// entry swapped or changed while the tree is read gives
+// ErrChangedWhileReading, and a fifo swapped in cannot block the walk.
+func (d *Dumper) DumpAt(w io.Writer, dirfd int, name, path string) error {
 	var st unix.Stat_t
-	if err := lstatAt(unix.AT_FDCWD, path, &st); err != nil {
+	if err := lstatAt(dirfd, name, &st); err != nil {
 		return &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
 	bp := bufPool.Get().(*[]byte)
 	defer bufPool.Put(bp)
 	t := &tokenWriter{w: w}
 	t.str(magic)
-	if err := d.node(t, unix.AT_FDCWD, path, path, &st, *bp); err != nil {
+	if err := d.node(t, dirfd, name, path, &st, *bp); err != nil {
 		return err
 	}
 	return t.err
 }
 
-// node serialises the entry called name in directory dirfd; path is its
-// full path, for the visitor and for messages.
+// node serialises the entry called name in directory dirfd, which lstat
+// described as st; path is its full path, for the visitor and for messages.
 func (d *Dumper) node(t *tokenWriter, dirfd int, name, path string, st *unix.Stat_t, buf []byte) error {
-	info := newFileInfo(name, st)
-	if d.Visit != nil {
-		if err := d.Visit(path, info); err != nil {
-			return err
-		}
-	}
+	e := Entry{Path: path, DirFD: dirfd, Name: name, FD: -1}
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFREG:
+		fd, fst, err := openEntry(dirfd, name, path, st, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		e.FD, e.Info = fd, newFileInfo(name, fst)
+		if err := d.visit(&e); err != nil {
+			return err
+		}
 		t.strs(tokOpen, tokType, tokRegular)
-		if st.Mode&executableFlag != 0 {
+		if fst.Mode&executableFlag != 0 {
 			t.strs(tokExecutable, "")
 		}
 		t.str(tokContents)
-		if err := d.contents(t, dirfd, name, path, st.Size, buf); err != nil {
+		if err := contents(t, fd, path, fst, buf); err != nil {
 			return err
 		}
 		t.str(tokClose)
 	case unix.S_IFLNK:
+		e.Info = newFileInfo(name, st)
+		if err := d.visit(&e); err != nil {
+			return err
+		}
 		target, err := readlinkAt(dirfd, name, st.Size)
 		if err != nil {
 			return &fs.PathError{Op: "readlink", Path: path, Err: err}
 		}
 		t.strs(tokOpen, tokType, tokSymlink, tokTarget, target, tokClose)
 	case unix.S_IFDIR:
-		return d.directory(t, dirfd, name, path, buf)
+		fd, fst, err := openEntry(dirfd, name, path, st, unix.O_DIRECTORY)
+		if err != nil {
+			return err
+		}
+		// The directory owns fd from here and closes it.
+		dir := os.NewFile(uintptr(fd), path)
+		defer dir.Close()
+		e.FD, e.Info = fd, newFileInfo(name, fst)
+		if err := d.visit(&e); err != nil {
+			return err
+		}
+		return d.directory(t, dir, fd, path, buf)
 	default:
-		return &UnsupportedTypeError{Path: path, Mode: info.Mode()}
+		e.Info = newFileInfo(name, st)
+		if err := d.visit(&e); err != nil {
+			return err
+		}
+		return &UnsupportedTypeError{Path: path, Mode: e.Info.Mode()}
 	}
 	return t.err
 }
 
-func (d *Dumper) directory(t *tokenWriter, dirfd int, name, path string, buf []byte) error {
-	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_DIRECTORY)
-	if err != nil {
-		return &fs.PathError{Op: "open", Path: path, Err: err}
+func (d *Dumper) visit(e *Entry) error {
+	if d.Visit == nil {
+		return nil
 	}
-	dir := os.NewFile(uintptr(fd), path)
-	defer dir.Close()
+	return d.Visit(e)
+}
+
+func (d *Dumper) directory(t *tokenWriter, dir *os.File, fd int, path string, buf []byte) error {
 	names, err := dir.Readdirnames(-1)
 	if err != nil {
 		return err
@@ -151,30 +209,60 @@ func (d *Dumper) directory(t *tokenWriter, dirfd int, name, path string, buf []b
 	return t.err
 }
 
-// contents writes the length, the bytes and the padding of a regular file.
-// The length comes from lstat; a file that shrinks while being read is an
-// error. Growth is not looked for: the bytes hashed are those the length
-// field announces, and a store file that changes fails its hash anyway.
-func (d *Dumper) contents(t *tokenWriter, dirfd int, name, path string, size int64, buf []byte) error {
-	t.u64(uint64(size))
-	if t.err != nil {
-		return t.err
-	}
-	if size == 0 {
-		return nil
-	}
-	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW)
+// openEntry opens the regular file or directory lstat described as st,
+// without following a symlink and without blocking on a fifo put in its
+// place, and returns the descriptor and its fstat, which must show the same
+// entry.
+func openEntry(dirfd int, name, path string, st *unix.Stat_t, flags int) (int, *unix.Stat_t, error) {
+	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|flags)
 	if err != nil {
-		return &fs.PathError{Op: "open", Path: path, Err: err}
-	}
-	defer unix.Close(fd)
-	left := size
-	for left > 0 {
-		chunk := buf
-		if int64(len(chunk)) > left {
-			chunk = chunk[:left]
+		if err == unix.ELOOP || err == unix.ENOTDIR {
+			return -1, nil, fmt.Errorf("%s: %w (no longer a %s)", path, ErrChangedWhileReading, typeName(st))
 		}
-		n, err := unix.Read(fd, chunk)
+		return -1, nil, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	fst := new(unix.Stat_t)
+	if err := fstat(fd, fst); err != nil {
+		unix.Close(fd)
+		return -1, nil, &fs.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if reason := differs(st, fst); reason != "" {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("%s: %w (%s)", path, ErrChangedWhileReading, reason)
+	}
+	return fd, fst, nil
+}
+
+// differs says how the opened entry fst differs from the listed entry st,
+// or "" when it is the same one.
+func differs(st, fst *unix.Stat_t) string {
+	switch {
+	case fst.Mode&unix.S_IFMT != st.Mode&unix.S_IFMT:
+		return fmt.Sprintf("a %s was listed, a %s was opened", typeName(st), typeName(fst))
+	case fst.Dev != st.Dev || fst.Ino != st.Ino:
+		return "another file was opened than the one listed"
+	case st.Mode&unix.S_IFMT == unix.S_IFREG && fst.Size != st.Size:
+		return fmt.Sprintf("size %d when listed, %d when opened", st.Size, fst.Size)
+	case fst.Ctim != st.Ctim:
+		// Any write or metadata change moves ctime, also on an inode
+		// number freed and reused in between.
+		return "changed between listing and opening"
+	}
+	return ""
+}
+
+func typeName(st *unix.Stat_t) string { return TypeName(newFileInfo("", st).Mode()) }
+
+// contents writes the length, the bytes and the padding of the regular file
+// open as fd, which fstat described as st. It reads to the end of the file,
+// so a file that grew is seen, and fstats it again afterwards, so a file
+// rewritten in place (same size, new times) is seen too.
+func contents(t *tokenWriter, fd int, path string, st *unix.Stat_t, buf []byte) error {
+	size := uint64(st.Size)
+	t.u64(size)
+	var done uint64
+	for t.err == nil {
+		n, err := unix.Read(fd, buf)
 		if err == unix.EINTR {
 			continue
 		}
@@ -182,14 +270,29 @@ func (d *Dumper) contents(t *tokenWriter, dirfd int, name, path string, size int
 			return &fs.PathError{Op: "read", Path: path, Err: err}
 		}
 		if n == 0 {
-			return fmt.Errorf("%s: %w", path, ErrChangedWhileReading)
+			break
 		}
-		if _, err := t.w.Write(chunk[:n]); err != nil {
+		if done+uint64(n) > size {
+			return fmt.Errorf("%s: %w (grew beyond its %d bytes)", path, ErrChangedWhileReading, size)
+		}
+		done += uint64(n)
+		if _, err := t.w.Write(buf[:n]); err != nil {
 			t.err = err
-			return err
 		}
-		left -= int64(n)
 	}
-	t.pad(uint64(size))
+	if t.err != nil {
+		return t.err
+	}
+	if done != size {
+		return fmt.Errorf("%s: %w (%d of its %d bytes read)", path, ErrChangedWhileReading, done, size)
+	}
+	var after unix.Stat_t
+	if err := fstat(fd, &after); err != nil {
+		return &fs.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if after.Size != st.Size || after.Mtim != st.Mtim || after.Ctim != st.Ctim {
+		return fmt.Errorf("%s: %w (size or times changed while it was read)", path, ErrChangedWhileReading)
+	}
+	t.pad(size)
 	return t.err
 }

@@ -143,8 +143,8 @@ func TestVisitorSeesEveryEntryInOrder(t *testing.T) {
 	os.Mkdir(filepath.Join(root, "a"), 0o755)
 	os.WriteFile(filepath.Join(root, "a", "x"), nil, 0o644)
 	var seen []string
-	d := Dumper{Visit: func(p string, _ os.FileInfo) error {
-		rel, _ := filepath.Rel(root, p)
+	d := Dumper{Visit: func(e *Entry) error {
+		rel, _ := filepath.Rel(root, e.Path)
 		seen = append(seen, rel)
 		return nil
 	}}

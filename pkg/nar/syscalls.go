@@ -88,3 +88,12 @@ func (fi *fileInfo) Mode() fs.FileMode {
 	}
 	return m
 }
+
+func fstat(fd int, st *unix.Stat_t) error {
+	for {
+		err := unix.Fstat(fd, st)
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}
