@@ -6,23 +6,23 @@ import (
 	"crypto/x509"
 	"encoding/binary"
 	"errors"
-	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"os/exec"
 	"strings"
 	"testing"
 
 	saferwall "github.com/saferwall/pe"
 
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
 )
 
 // Our Authenticode hash equals saferwall/pe's Authentihash on the stub,
 // the kernel and signed images.
 func TestHashMatchesSaferwall(t *testing.T) {
-	dir := t.TempDir()
-	a := newIdentity(t, dir, "a", nil, false, false)
+	a := testcert.New(t, testcert.Template{Name: "a"})
 	stub := peer.File(t, debianStub)
-	images := map[string][]byte{"stub": stub, "signed stub": signBytes(t, stub, a.signer(), false)}
+	images := map[string][]byte{"stub": stub, "signed stub": signBytes(t, stub, signerOf(a), false)}
 	for name, img := range images {
 		f := parse(t, img)
 		ours, err := Hash(f, sha256.New())
@@ -45,14 +45,14 @@ func TestHashMatchesSaferwall(t *testing.T) {
 func TestSignVerifyAgainstPeers(t *testing.T) {
 	osslsigncode, sbverify := peer.Tool(t, "osslsigncode"), peer.Tool(t, "sbverify")
 	dir := t.TempDir()
-	a := newIdentity(t, dir, "a", nil, false, false)
-	b := newIdentity(t, dir, "b", nil, false, false)
+	a := testcert.New(t, testcert.Template{Name: "a"})
+	b := testcert.New(t, testcert.Template{Name: "b"})
 	stub := peer.File(t, debianStub)
-	signed := signBytes(t, stub, a.signer(), false)
+	signed := signBytes(t, stub, signerOf(a), false)
 	path := writeTemp(t, dir, "signed.efi", signed)
 
 	// Reproducible: same image and key, same bytes.
-	if again := signBytes(t, stub, a.signer(), false); !bytes.Equal(again, signed) {
+	if again := signBytes(t, stub, signerOf(a), false); !bytes.Equal(again, signed) {
 		t.Error("signing twice gave different bytes")
 	}
 	// The CheckSum is right after signing.
@@ -64,10 +64,10 @@ func TestSignVerifyAgainstPeers(t *testing.T) {
 		t.Errorf("certificate table at %#x is not 8-aligned", d.VirtualAddress)
 	}
 
-	if _, err := VerifyImage(f, []*x509.Certificate{a.cert}); err != nil {
+	if _, err := VerifyImage(f, []*x509.Certificate{a.Cert}); err != nil {
 		t.Errorf("our verify: %v", err)
 	}
-	if _, err := VerifyImage(f, []*x509.Certificate{b.cert}); !errors.Is(err, ErrUntrusted) {
+	if _, err := VerifyImage(f, []*x509.Certificate{b.Cert}); !errors.Is(err, ErrUntrusted) {
 		t.Errorf("our verify with another cert: %v, want ErrUntrusted", err)
 	}
 	run := func(want bool, name string, args ...string) {
@@ -80,34 +80,34 @@ func TestSignVerifyAgainstPeers(t *testing.T) {
 			t.Errorf("osslsigncode reports a wrong CheckSum:\n%s", out)
 		}
 	}
-	run(true, osslsigncode, "verify", "-in", path, "-CAfile", a.certPath)
-	run(false, osslsigncode, "verify", "-in", path, "-CAfile", b.certPath)
-	run(true, sbverify, "--cert", a.certPath, path)
-	run(false, sbverify, "--cert", b.certPath, path)
+	run(true, osslsigncode, "verify", "-in", path, "-CAfile", a.CertPath)
+	run(false, osslsigncode, "verify", "-in", path, "-CAfile", b.CertPath)
+	run(true, sbverify, "--cert", a.CertPath, path)
+	run(false, sbverify, "--cert", b.CertPath, path)
 
 	// An image signed by b is rejected by peers trusting a.
-	other := writeTemp(t, dir, "other.efi", signBytes(t, stub, b.signer(), false))
-	run(false, sbverify, "--cert", a.certPath, other)
-	run(false, osslsigncode, "verify", "-in", other, "-CAfile", a.certPath)
+	other := writeTemp(t, dir, "other.efi", signBytes(t, stub, signerOf(b), false))
+	run(false, sbverify, "--cert", a.CertPath, other)
+	run(false, osslsigncode, "verify", "-in", other, "-CAfile", a.CertPath)
 }
 
 func TestChainCAToMachine(t *testing.T) {
 	sbverify := peer.Tool(t, "sbverify")
 	dir := t.TempDir()
-	ca := newIdentity(t, dir, "org-ca", nil, true, false)
-	leaf := newIdentity(t, dir, "machine", ca, false, false)
-	stranger := newIdentity(t, dir, "stranger", nil, true, false)
+	ca := testcert.New(t, testcert.Template{Name: "org-ca", CA: true})
+	leaf := testcert.New(t, testcert.Template{Name: "machine", Issuer: ca})
+	stranger := testcert.New(t, testcert.Template{Name: "stranger", CA: true})
 	stub := peer.File(t, debianStub)
-	signed := signBytes(t, stub, leaf.signer(), false)
+	signed := signBytes(t, stub, signerOf(leaf), false)
 	f := parse(t, signed)
 	for _, tc := range []struct {
 		name  string
 		roots []*x509.Certificate
 		ok    bool
 	}{
-		{"CA", []*x509.Certificate{ca.cert}, true},
-		{"leaf itself", []*x509.Certificate{leaf.cert}, true},
-		{"stranger", []*x509.Certificate{stranger.cert}, false},
+		{"CA", []*x509.Certificate{ca.Cert}, true},
+		{"leaf itself", []*x509.Certificate{leaf.Cert}, true},
+		{"stranger", []*x509.Certificate{stranger.Cert}, false},
 	} {
 		_, err := VerifyImage(f, tc.roots)
 		if (err == nil) != tc.ok {
@@ -115,7 +115,7 @@ func TestChainCAToMachine(t *testing.T) {
 		}
 	}
 	path := writeTemp(t, dir, "signed.efi", signed)
-	if out, err := exec.Command(sbverify, "--cert", ca.certPath, path).CombinedOutput(); err != nil {
+	if out, err := exec.Command(sbverify, "--cert", ca.CertPath, path).CombinedOutput(); err != nil {
 		t.Errorf("sbverify --cert CA: %v\n%s", err, out)
 	}
 }
@@ -123,10 +123,9 @@ func TestChainCAToMachine(t *testing.T) {
 // A valid signature moved onto another image must fail: the digest it
 // carries is not the new image's.
 func TestMovedSignatureRejected(t *testing.T) {
-	dir := t.TempDir()
-	a := newIdentity(t, dir, "a", nil, false, false)
+	a := testcert.New(t, testcert.Template{Name: "a"})
 	stub := peer.File(t, debianStub)
-	signed := signBytes(t, stub, a.signer(), false)
+	signed := signBytes(t, stub, signerOf(a), false)
 	f := parse(t, signed)
 	d, _ := f.CertificateTable()
 	table := signed[d.VirtualAddress:]
@@ -138,7 +137,7 @@ func TestMovedSignatureRejected(t *testing.T) {
 	other[text.PointerToRawData+100] ^= 0xff
 	other = append(other, table...)
 	of := parse(t, other)
-	_, err := VerifyImage(of, []*x509.Certificate{a.cert})
+	_, err := VerifyImage(of, []*x509.Certificate{a.Cert})
 	if !errors.Is(err, ErrDigestMismatch) {
 		t.Fatalf("moved signature: %v, want ErrDigestMismatch", err)
 	}
@@ -153,31 +152,31 @@ func TestMovedSignatureRejected(t *testing.T) {
 func TestAppendAndReplace(t *testing.T) {
 	sbverify := peer.Tool(t, "sbverify")
 	dir := t.TempDir()
-	a := newIdentity(t, dir, "a", nil, false, false)
-	b := newIdentity(t, dir, "b", nil, false, true) // ECDSA P-256
+	a := testcert.New(t, testcert.Template{Name: "a"})
+	b := testcert.New(t, testcert.Template{Name: "b", Kind: testcert.P256}) // ECDSA P-256
 	stub := peer.File(t, debianStub)
-	one := signBytes(t, stub, a.signer(), false)
-	two := signBytes(t, one, b.signer(), true)
+	one := signBytes(t, stub, signerOf(a), false)
+	two := signBytes(t, one, signerOf(b), true)
 	f := parse(t, two)
 	sigs, err := Signatures(f)
 	if err != nil || len(sigs) != 2 {
 		t.Fatalf("appended: %d signatures, %v", len(sigs), err)
 	}
 	for i, s := range sigs {
-		if err := s.Verify(f, []*x509.Certificate{a.cert, b.cert}); err != nil {
+		if err := s.Verify(f, []*x509.Certificate{a.Cert, b.Cert}); err != nil {
 			t.Errorf("signature %d: %v", i, err)
 		}
 	}
 	// osslsigncode reads only one table entry (it nests further signatures
 	// instead); sbverify walks the entries like EDK2 does.
-	if out, err := exec.Command(sbverify, "--cert", a.certPath, writeTemp(t, dir, "two.efi", two)).CombinedOutput(); err != nil {
+	if out, err := exec.Command(sbverify, "--cert", a.CertPath, writeTemp(t, dir, "two.efi", two)).CombinedOutput(); err != nil {
 		t.Errorf("sbverify on a doubly signed image: %v\n%s", err, out)
 	}
 	// ECDSA signatures are deterministic too.
-	if again := signBytes(t, one, b.signer(), true); !bytes.Equal(again, two) {
+	if again := signBytes(t, one, signerOf(b), true); !bytes.Equal(again, two) {
 		t.Error("ECDSA signing is not reproducible")
 	}
-	replaced := signBytes(t, two, b.signer(), false)
+	replaced := signBytes(t, two, signerOf(b), false)
 	sigs, _ = Signatures(parse(t, replaced))
 	if len(sigs) != 1 || sigs[0].Signer.Subject.CommonName != "b" {
 		t.Fatalf("replace kept %d signatures", len(sigs))
@@ -185,10 +184,9 @@ func TestAppendAndReplace(t *testing.T) {
 }
 
 func TestSignerCheck(t *testing.T) {
-	dir := t.TempDir()
-	a := newIdentity(t, dir, "a", nil, false, false)
-	b := newIdentity(t, dir, "b", nil, false, false)
-	s := &Signer{Key: a.key, Chain: []*x509.Certificate{b.cert}}
+	a := testcert.New(t, testcert.Template{Name: "a"})
+	b := testcert.New(t, testcert.Template{Name: "b"})
+	s := &Signer{Key: a.Key, Chain: []*x509.Certificate{b.Cert}}
 	if err := s.Check(); !errors.Is(err, ErrKeyMismatch) {
 		t.Errorf("mismatched key: %v", err)
 	}
