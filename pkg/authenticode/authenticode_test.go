@@ -222,3 +222,61 @@ func TestParseSignatureGarbage(t *testing.T) {
 		}
 	}
 }
+
+// Regression (issue 8): a table read from an image may end in a few stray
+// zeros (accepted, as sbverify accepts them). --append copied them, so the
+// new entry started past the 8-byte boundary where readers look for the
+// next one, and the image no longer verified.
+func TestAppendAfterStrayZeros(t *testing.T) {
+	sbverify := peer.Tool(t, "sbverify")
+	dir := t.TempDir()
+	a := testcert.New(t, testcert.Template{Name: "a", Dir: dir})
+	b := testcert.New(t, testcert.Template{Name: "b", Dir: dir})
+	one := signBytes(t, peer.File(t, debianStub), signerOf(a), false)
+	// Four zeros after the table, counted in its size.
+	padded := append(append([]byte(nil), one...), 0, 0, 0, 0)
+	dirOff, _ := parse(t, one).DataDirectoryOffset(pe.IMAGE_DIRECTORY_ENTRY_SECURITY)
+	binary.LittleEndian.PutUint32(padded[dirOff+4:], binary.LittleEndian.Uint32(padded[dirOff+4:])+4)
+	if _, err := VerifyImage(parse(t, padded), []*x509.Certificate{a.Cert}); err != nil {
+		t.Fatalf("stray zeros: %v", err)
+	}
+
+	two := signBytes(t, padded, signerOf(b), true)
+	f := parse(t, two)
+	sigs, err := Signatures(f)
+	if err != nil || len(sigs) != 2 {
+		t.Fatalf("appended: %d signatures, %v", len(sigs), err)
+	}
+	path := writeTemp(t, dir, "two.efi", two)
+	for _, id := range []*testcert.Identity{a, b} {
+		if _, err := VerifyImage(f, []*x509.Certificate{id.Cert}); err != nil {
+			t.Errorf("our verify, trusting %s: %v", id.Cert.Subject, err)
+		}
+		// osslsigncode reads one table entry only; sbverify walks them.
+		if out, err := exec.Command(sbverify, "--cert", id.CertPath, path).CombinedOutput(); err != nil {
+			t.Errorf("sbverify --cert %s: %v\n%s", id.Cert.Subject, err, out)
+		}
+	}
+	// The same bytes as appending to the image without the stray zeros.
+	if want := signBytes(t, one, signerOf(b), true); !bytes.Equal(two, want) {
+		t.Error("stray zeros changed the appended image")
+	}
+}
+
+func TestMarshalCertificateTable(t *testing.T) {
+	entries := []Entry{
+		{Revision: WIN_CERT_REVISION_2_0, Type: WIN_CERT_TYPE_PKCS_SIGNED_DATA, Data: []byte{1, 2, 3}},
+		{Revision: 0x0100, Type: 0x0001, Data: make([]byte, 8)},
+	}
+	table := MarshalCertificateTable(entries)
+	if len(table) != 16+16 {
+		t.Fatalf("%d bytes, want 32 (each entry padded to 8)", len(table))
+	}
+	got, err := ParseCertificateTable(append(table, 0, 0, 0))
+	if err != nil || len(got) != 2 || got[1].Type != 1 || !bytes.Equal(got[0].Data, entries[0].Data) {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	if again := MarshalCertificateTable(got); !bytes.Equal(again, table) {
+		t.Error("stray zeros survived a round trip")
+	}
+}
