@@ -49,10 +49,11 @@ var (
 // gives the usual test certificate: a self-signed RSA 2048 code signing
 // certificate valid from 2020 to 2099, as nix-uki sign expects one.
 type Template struct {
-	Name   string    // subject common name, and the PEM files' base name
-	Kind   Kind      // RSA2048 when empty
-	Issuer *Identity // self-signed when nil
-	CA     bool      // basic constraints CA:TRUE
+	Name   string        // subject common name, and the PEM files' base name
+	Kind   Kind          // RSA2048 when empty
+	Key    crypto.Signer // use this key instead of a new one of Kind (key generation is slow)
+	Issuer *Identity     // self-signed when nil
+	CA     bool          // basic constraints CA:TRUE
 
 	// KeyUsage defaults to digitalSignature, plus keyCertSign for a CA;
 	// NoKeyUsage leaves the extension out.
@@ -80,7 +81,10 @@ var serial atomic.Int64
 // New makes a key and a certificate as tmpl says and writes both as PEM.
 func New(t testing.TB, tmpl Template) *Identity {
 	t.Helper()
-	key := NewKey(t, tmpl.Kind)
+	key := tmpl.Key
+	if key == nil {
+		key = NewKey(t, tmpl.Kind)
+	}
 	c := &x509.Certificate{
 		SerialNumber:          big.NewInt(tmpl.Serial),
 		Subject:               pkix.Name{CommonName: tmpl.Name, Organization: tmpl.Organization},

@@ -64,10 +64,10 @@ func TestSignVerifyAgainstPeers(t *testing.T) {
 		t.Errorf("certificate table at %#x is not 8-aligned", d.VirtualAddress)
 	}
 
-	if _, err := VerifyImage(f, []*x509.Certificate{a.Cert}); err != nil {
+	if _, err := VerifyImage(f, []*x509.Certificate{a.Cert}, Options{}); err != nil {
 		t.Errorf("our verify: %v", err)
 	}
-	if _, err := VerifyImage(f, []*x509.Certificate{b.Cert}); !errors.Is(err, ErrUntrusted) {
+	if _, err := VerifyImage(f, []*x509.Certificate{b.Cert}, Options{}); !errors.Is(err, ErrUntrusted) {
 		t.Errorf("our verify with another cert: %v, want ErrUntrusted", err)
 	}
 	run := func(want bool, name string, args ...string) {
@@ -109,7 +109,7 @@ func TestChainCAToMachine(t *testing.T) {
 		{"leaf itself", []*x509.Certificate{leaf.Cert}, true},
 		{"stranger", []*x509.Certificate{stranger.Cert}, false},
 	} {
-		_, err := VerifyImage(f, tc.roots)
+		_, err := VerifyImage(f, tc.roots, Options{})
 		if (err == nil) != tc.ok {
 			t.Errorf("%s: %v", tc.name, err)
 		}
@@ -137,7 +137,7 @@ func TestMovedSignatureRejected(t *testing.T) {
 	other[text.PointerToRawData+100] ^= 0xff
 	other = append(other, table...)
 	of := parse(t, other)
-	_, err := VerifyImage(of, []*x509.Certificate{a.Cert})
+	_, err := VerifyImage(of, []*x509.Certificate{a.Cert}, Options{})
 	if !errors.Is(err, ErrDigestMismatch) {
 		t.Fatalf("moved signature: %v, want ErrDigestMismatch", err)
 	}
@@ -163,7 +163,7 @@ func TestAppendAndReplace(t *testing.T) {
 		t.Fatalf("appended: %d signatures, %v", len(sigs), err)
 	}
 	for i, s := range sigs {
-		if err := s.Verify(f, []*x509.Certificate{a.Cert, b.Cert}); err != nil {
+		if _, err := s.Verify(f, []*x509.Certificate{a.Cert, b.Cert}, Options{}); err != nil {
 			t.Errorf("signature %d: %v", i, err)
 		}
 	}
@@ -237,7 +237,7 @@ func TestAppendAfterStrayZeros(t *testing.T) {
 	padded := append(append([]byte(nil), one...), 0, 0, 0, 0)
 	dirOff, _ := parse(t, one).DataDirectoryOffset(pe.IMAGE_DIRECTORY_ENTRY_SECURITY)
 	binary.LittleEndian.PutUint32(padded[dirOff+4:], binary.LittleEndian.Uint32(padded[dirOff+4:])+4)
-	if _, err := VerifyImage(parse(t, padded), []*x509.Certificate{a.Cert}); err != nil {
+	if _, err := VerifyImage(parse(t, padded), []*x509.Certificate{a.Cert}, Options{}); err != nil {
 		t.Fatalf("stray zeros: %v", err)
 	}
 
@@ -249,7 +249,7 @@ func TestAppendAfterStrayZeros(t *testing.T) {
 	}
 	path := writeTemp(t, dir, "two.efi", two)
 	for _, id := range []*testcert.Identity{a, b} {
-		if _, err := VerifyImage(f, []*x509.Certificate{id.Cert}); err != nil {
+		if _, err := VerifyImage(f, []*x509.Certificate{id.Cert}, Options{}); err != nil {
 			t.Errorf("our verify, trusting %s: %v", id.Cert.Subject, err)
 		}
 		// osslsigncode reads one table entry only; sbverify walks them.
