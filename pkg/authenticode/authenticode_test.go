@@ -183,12 +183,33 @@ func TestAppendAndReplace(t *testing.T) {
 	}
 }
 
+// Check refuses what Verify would refuse, so sign never makes a signature
+// its own verify calls legacy.
 func TestSignerCheck(t *testing.T) {
 	a := testcert.New(t, testcert.Template{Name: "a"})
 	b := testcert.New(t, testcert.Template{Name: "b"})
-	s := &Signer{Key: a.Key, Chain: []*x509.Certificate{b.Cert}}
-	if err := s.Check(); !errors.Is(err, ErrKeyMismatch) {
-		t.Errorf("mismatched key: %v", err)
+	weakCA := testcert.New(t, testcert.Template{Name: "weak CA", CA: true, Kind: testcert.RSA1024})
+	under := testcert.New(t, testcert.Template{Name: "under weak CA", Issuer: weakCA, Key: a.Key})
+	usage := func(ku x509.KeyUsage, eku ...x509.ExtKeyUsage) *testcert.Identity {
+		return testcert.New(t, testcert.Template{Name: "usage", Key: a.Key, KeyUsage: ku, ExtKeyUsage: eku})
+	}
+	tests := []struct {
+		name string
+		s    *Signer
+		err  error
+	}{
+		{"ours", signerOf(a), nil},
+		{"mismatched key", &Signer{Key: a.Key, Chain: []*x509.Certificate{b.Cert}}, ErrKeyMismatch},
+		{"RSA 1024", signerOf(testcert.New(t, testcert.Template{Name: "weak", Kind: testcert.RSA1024})), ErrUnsupportedKey},
+		{"weak intermediate embedded", signerOf(under, weakCA), ErrUnsupportedKey},
+		{"no digitalSignature", signerOf(usage(x509.KeyUsageCertSign)), ErrCertificateUsage},
+		{"no codeSigning", signerOf(usage(0, x509.ExtKeyUsageServerAuth)), ErrCertificateUsage},
+		{"no usage extensions", signerOf(usage(testcert.NoKeyUsage, []x509.ExtKeyUsage{}...)), nil},
+	}
+	for _, tc := range tests {
+		if err := tc.s.Check(); !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.err)
+		}
 	}
 }
 

@@ -31,18 +31,33 @@ func legacy(s *Signature, chain []*x509.Certificate) []string {
 		out = append(out, fmt.Sprintf("SignerInfo digest algorithm %v differs from the image digest's %v", alg, s.DigestAlg))
 	}
 	for _, c := range chain {
-		if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
-			out = append(out, fmt.Sprintf("RSA key of %d bits in certificate %s", k.N.BitLen(), c.Subject))
+		if w := weakRSA(c); w != "" {
+			out = append(out, w)
 		}
 	}
 	leaf := chain[0]
 	if k, ok := leaf.PublicKey.(*ecdsa.PublicKey); ok && k.Curve != elliptic.P256() {
 		out = append(out, fmt.Sprintf("ECDSA signing key on %s", k.Curve.Params().Name))
 	}
-	if leaf.KeyUsage != 0 && leaf.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
+	return append(out, signingUsage(leaf)...)
+}
+
+// weakRSA describes c's key if it is RSA under minRSABits, else "".
+func weakRSA(c *x509.Certificate) string {
+	if k, ok := c.PublicKey.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
+		return fmt.Sprintf("RSA key of %d bits in certificate %s", k.N.BitLen(), c.Subject)
+	}
+	return ""
+}
+
+// signingUsage lists why the usages of a signing certificate do not allow
+// signing code (the rules above); nil when they do.
+func signingUsage(c *x509.Certificate) []string {
+	var out []string
+	if c.KeyUsage != 0 && c.KeyUsage&x509.KeyUsageDigitalSignature == 0 {
 		out = append(out, "the signing certificate's key usage lacks digitalSignature")
 	}
-	if len(leaf.ExtKeyUsage)+len(leaf.UnknownExtKeyUsage) > 0 && !codeSigning(leaf) {
+	if len(c.ExtKeyUsage)+len(c.UnknownExtKeyUsage) > 0 && !codeSigning(c) {
 		out = append(out, "the signing certificate's extended key usage lacks codeSigning")
 	}
 	return out

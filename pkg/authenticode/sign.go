@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"github.com/nix-boot-security/nix-boot-security/pkg/pkcs7"
 	"sort"
+	"strings"
 	"unicode/utf16"
 )
 
@@ -23,6 +24,10 @@ var ErrUnsupportedKey = errors.New("unsupported signing key")
 // ErrKeyMismatch is returned when the private key is not the certificate's.
 var ErrKeyMismatch = errors.New("private key does not match the certificate")
 
+// ErrCertificateUsage is returned for a signing certificate whose key
+// usages do not allow signing code: Verify would refuse its signatures.
+var ErrCertificateUsage = errors.New("certificate is not for code signing")
+
 // Signer is a key and the certificates that go with its signatures: Chain[0]
 // is the signing certificate, the rest (optional) intermediates to embed.
 type Signer struct {
@@ -31,7 +36,9 @@ type Signer struct {
 }
 
 // Check refuses a key that is not RSA 2048..4096 or ECDSA P-256, or that
-// does not match Chain[0].
+// does not match Chain[0], and a chain Verify would call legacy: a signing
+// certificate not for code signing, an RSA key under 2048 bits among the
+// certificates to embed.
 func (s *Signer) Check() error {
 	if len(s.Chain) == 0 {
 		return errors.New("no signing certificate")
@@ -51,6 +58,14 @@ func (s *Signer) Check() error {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if e, ok := s.Key.Public().(equaler); !ok || !e.Equal(s.Chain[0].PublicKey) {
 		return fmt.Errorf("%w (certificate %s)", ErrKeyMismatch, s.Chain[0].Subject)
+	}
+	if u := signingUsage(s.Chain[0]); len(u) > 0 {
+		return fmt.Errorf("%w: %s", ErrCertificateUsage, strings.Join(u, "; "))
+	}
+	for _, c := range s.Chain[1:] {
+		if w := weakRSA(c); w != "" {
+			return fmt.Errorf("%w: %s", ErrUnsupportedKey, w)
+		}
 	}
 	return nil
 }
