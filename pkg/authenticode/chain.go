@@ -7,10 +7,14 @@ import (
 	"fmt"
 )
 
-// maxChainDepth bounds the certificates between a signer and its trust
-// anchor, so that a signature carrying many certificates cannot make the
-// search long.
-const maxChainDepth = 8
+// Bounds on the chain search, so that a signature carrying many
+// certificates that sign each other cannot make it long: the certificates
+// between a signer and its trust anchor, and the signatures checked in all
+// (crypto/x509 stops at 100 too).
+const (
+	maxChainDepth     = 8
+	maxChainSignature = 100
+)
 
 // TrustChain returns a chain from the signer to one of roots, the signer's
 // certificate first and the trusted one last, built from the certificates
@@ -42,7 +46,8 @@ func (s *Signature) TrustChain(roots []*x509.Certificate) ([]*x509.Certificate, 
 			pool = append(pool, c)
 		}
 	}
-	chain, err := extendChain([]*x509.Certificate{s.Signer}, pool, roots)
+	search := &chainSearch{pool: pool, roots: roots, checks: maxChainSignature}
+	chain, err := search.extend([]*x509.Certificate{s.Signer})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUntrusted, err)
 	}
@@ -51,14 +56,21 @@ func (s *Signature) TrustChain(roots []*x509.Certificate) ([]*x509.Certificate, 
 
 var errNoPath = errors.New("no chain of signatures leads to a given certificate")
 
-// extendChain finds a way from the last certificate of chain to a root,
-// depth first, each intermediate used at most once.
-func extendChain(chain, pool, roots []*x509.Certificate) ([]*x509.Certificate, error) {
+// chainSearch looks for a chain from a signer to one of roots through the
+// certificates of pool, within a budget of signature checks.
+type chainSearch struct {
+	pool, roots []*x509.Certificate
+	checks      int
+}
+
+// extend finds a way from the last certificate of chain to a root, depth
+// first, each intermediate used at most once.
+func (cs *chainSearch) extend(chain []*x509.Certificate) ([]*x509.Certificate, error) {
 	c := chain[len(chain)-1]
 	if len(c.UnhandledCriticalExtensions) > 0 {
 		return nil, fmt.Errorf("certificate %s has an unsupported critical extension %v", c.Subject, c.UnhandledCriticalExtensions[0])
 	}
-	for _, r := range roots {
+	for _, r := range cs.roots {
 		if bytes.Equal(r.Raw, c.Raw) {
 			return chain, nil
 		}
@@ -67,28 +79,31 @@ func extendChain(chain, pool, roots []*x509.Certificate) ([]*x509.Certificate, e
 		return nil, fmt.Errorf("%w within %d certificates", errNoPath, maxChainDepth)
 	}
 	var first error
-	for _, r := range roots {
-		if err := issued(chain, r); err == nil {
+	for _, r := range cs.roots {
+		if err := cs.issued(chain, r); err == nil {
 			return append(chain, r), nil
 		} else if first == nil {
 			first = err
 		}
 	}
-	for _, p := range pool {
+	for _, p := range cs.pool {
 		if contains(chain, p) {
 			continue
 		}
-		if err := issued(chain, p); err != nil {
+		if err := cs.issued(chain, p); err != nil {
 			if first == nil {
 				first = err
 			}
 			continue
 		}
-		if full, err := extendChain(append(chain[:len(chain):len(chain)], p), pool, roots); err == nil {
+		if full, err := cs.extend(append(chain[:len(chain):len(chain)], p)); err == nil {
 			return full, nil
 		} else if first == nil {
 			first = err
 		}
+	}
+	if cs.checks < 0 {
+		return nil, errTooManyChecks
 	}
 	if first == nil || errors.Is(first, errNotIssuer) {
 		return nil, errNoPath
@@ -96,14 +111,19 @@ func extendChain(chain, pool, roots []*x509.Certificate) ([]*x509.Certificate, e
 	return nil, first
 }
 
+var errTooManyChecks = fmt.Errorf("gave up after %d certificate signature checks", maxChainSignature)
+
 var errNotIssuer = errors.New("not the issuer")
 
 // issued checks that parent signed the last certificate of chain and may
 // sign certificates at this depth. Dates are not looked at.
-func issued(chain []*x509.Certificate, parent *x509.Certificate) error {
+func (cs *chainSearch) issued(chain []*x509.Certificate, parent *x509.Certificate) error {
 	c := chain[len(chain)-1]
 	if !bytes.Equal(c.RawIssuer, parent.RawSubject) {
 		return errNotIssuer
+	}
+	if cs.checks--; cs.checks < 0 {
+		return errTooManyChecks
 	}
 	// CheckSignatureFrom also requires parent to be a CA with keyCertSign
 	// (when it has a key usage), and refuses SHA-1 signatures.

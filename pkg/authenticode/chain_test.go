@@ -129,3 +129,28 @@ func TestTrustChainBounded(t *testing.T) {
 		t.Fatalf("anchor within reach: %v", err)
 	}
 }
+
+// Certificates that all sign each other (one key, one name) would give the
+// depth-first search every ordering of them to try: the signature-check
+// budget ends it.
+func TestTrustChainBudget(t *testing.T) {
+	key := testcert.NewKey(t, testcert.P256)
+	prev := testcert.New(t, testcert.Template{Name: "loop", CA: true, Key: key})
+	s := &Signature{Certificates: []*x509.Certificate{prev.Cert}}
+	for i := 0; i < 30; i++ {
+		prev = testcert.New(t, testcert.Template{Name: "loop", CA: true, Key: key, Issuer: prev})
+		s.Certificates = append(s.Certificates, prev.Cert)
+	}
+	leaf := testcert.New(t, testcert.Template{Name: "leaf", Issuer: prev, Kind: testcert.P256})
+	s.Signer = leaf.Cert
+	s.Certificates = append(s.Certificates, leaf.Cert)
+	other := testcert.New(t, testcert.Template{Name: "other", CA: true, Kind: testcert.P256})
+	start := time.Now()
+	_, err := s.TrustChain([]*x509.Certificate{other.Cert})
+	if !errors.Is(err, ErrUntrusted) || !errors.Is(err, errTooManyChecks) {
+		t.Fatalf("%v, want ErrUntrusted after too many checks", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}

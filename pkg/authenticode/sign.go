@@ -45,7 +45,7 @@ func (s *Signer) Check() error {
 	}
 	switch k := s.Key.Public().(type) {
 	case *rsa.PublicKey:
-		if bits := k.N.BitLen(); bits < 2048 || bits > 4096 {
+		if bits := k.N.BitLen(); bits < minRSABits || bits > 4096 {
 			return fmt.Errorf("%w: RSA key of %d bits, need 2048 to 4096", ErrUnsupportedKey, bits)
 		}
 	case *ecdsa.PublicKey:
