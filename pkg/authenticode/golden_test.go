@@ -6,9 +6,12 @@ import (
 	"crypto"
 	"encoding/hex"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 )
 
@@ -52,5 +55,23 @@ func TestHashGolden(t *testing.T) {
 				t.Errorf("%s %v: %x, osslsigncode %x", name, alg, got, d)
 			}
 		}
+	}
+}
+
+// The golden digest is still what the peer computes: efitools'
+// hash-to-efi-sig-list prints the Authenticode SHA-256 it hashes.
+func TestHashGoldenPeer(t *testing.T) {
+	tool := peer.Tool(t, "hash-to-efi-sig-list")
+	out, err := exec.Command(tool, "testdata/golden/tiny.efi", filepath.Join(t.TempDir(), "hash.esl")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	digests, err := os.ReadFile("testdata/golden/tiny.efi.digests")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, theirs, _ := strings.Cut(strings.TrimSpace(string(out)), "HASH IS ")
+	if !strings.Contains(string(digests), "sha256 "+theirs+"\n") {
+		t.Errorf("hash-to-efi-sig-list says %q; tiny.efi.digests:\n%s", theirs, digests)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -84,6 +85,21 @@ func TestGoldenEfitools(t *testing.T) {
 		got, err := ParseSignatureLists(golden(t, name))
 		if err != nil || !reflect.DeepEqual(got, []SignatureList{l}) {
 			t.Errorf("%s: parsed %+v, %v", name, got, err)
+		}
+	}
+}
+
+// The golden files are still what efitools writes for their inputs.
+func TestGoldenStillEfitools(t *testing.T) {
+	certTool := peerTool(t, "cert-to-efi-sig-list", "efitools")
+	signTool := peerTool(t, "sign-efi-sig-list", "efitools")
+	dir := t.TempDir()
+	esl, auth := filepath.Join(dir, "db.esl"), filepath.Join(dir, "db.auth")
+	run(t, certTool, "-g", testOwner, "testdata/golden/db.crt", esl)
+	run(t, signTool, "-t", testTimeEfitools, "-k", "testdata/golden/db.key", "-c", "testdata/golden/db.crt", "db", esl, auth)
+	for name, path := range map[string]string{"db.esl": esl, "db.auth": auth} {
+		if !bytes.Equal(read(t, path), golden(t, name)) {
+			t.Errorf("%s: efitools now writes other bytes; run testdata/golden/recipe.sh", name)
 		}
 	}
 }
