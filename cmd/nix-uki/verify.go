@@ -25,11 +25,11 @@ UEFI firmware has no trusted clock and accepts expired certificates, and so
 does this command (as sbverify does).
 
 Signatures made in a way nix-uki sign never signs are refused: a SHA-1
-digest, a SignerInfo digest algorithm other than the image digest's, an RSA
-key under 2048 bits in the chain, an ECDSA signing key not on P-256, a signing
-certificate whose key usage lacks digitalSignature or whose extended key usage
-lacks codeSigning. --allow-legacy accepts them and says what it accepted
-(certificates signed with SHA-1 are refused even then).`)
+digest, a SignerInfo digest algorithm other than the image digest's, a
+certificate its issuer signed with SHA-1, an RSA key under 2048 bits in the
+chain, an ECDSA signing key not on P-256, a signing certificate whose key usage
+lacks digitalSignature or whose extended key usage lacks codeSigning.
+--allow-legacy accepts them and says what it accepted.`)
 	certPaths := fs.StringArray("cert", nil, "trusted certificate `PATH` (PEM or DER); repeatable")
 	allowLegacy := fs.Bool("allow-legacy", false, "accept legacy signatures (SHA-1, RSA under 2048 bits, ...), saying so")
 	if err := cli.Parse(fs, args); err != nil {

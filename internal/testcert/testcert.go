@@ -64,8 +64,11 @@ type Template struct {
 
 	NotBefore, NotAfter time.Time // DefaultNotBefore, DefaultNotAfter when zero
 	Serial              int64     // unique within the test binary when 0
-	Organization        []string
-	Dir                 string // where the PEM files go; a new t.TempDir() when empty
+	// SignatureAlgorithm is how the issuer signs (e.g. x509.SHA1WithRSA for
+	// a legacy certificate); crypto/x509 chooses when 0.
+	SignatureAlgorithm x509.SignatureAlgorithm
+	Organization       []string
+	Dir                string // where the PEM files go; a new t.TempDir() when empty
 }
 
 // Identity is a key, its certificate and the PEM files holding both.
@@ -94,6 +97,7 @@ func New(t testing.TB, tmpl Template) *Identity {
 		ExtKeyUsage:           tmpl.ExtKeyUsage,
 		BasicConstraintsValid: true,
 		IsCA:                  tmpl.CA,
+		SignatureAlgorithm:    tmpl.SignatureAlgorithm,
 	}
 	if tmpl.Serial == 0 {
 		c.SerialNumber = big.NewInt(serial.Add(1))

@@ -2,6 +2,10 @@ package authenticode
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/sha1"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -28,8 +32,8 @@ const (
 //   - any certificate of the chain may be the trusted one (EDK2's
 //     X509_V_FLAG_PARTIAL_CHAIN): db may hold a CA, an intermediate or the
 //     signing certificate itself;
-//   - each certificate is signed by the next (SHA-1 certificate signatures
-//     are refused: crypto/x509 no longer verifies them), which must be a CA
+//   - each certificate is signed by the next (a SHA-1 signature is checked
+//     too, and makes the signature legacy), which must be a CA
 //     allowed to sign certificates (basic constraints, keyCertSign when key
 //     usage is present) within its path length;
 //   - a certificate with a critical extension nobody here understands, or
@@ -126,9 +130,13 @@ func (cs *chainSearch) issued(chain []*x509.Certificate, parent *x509.Certificat
 		return errTooManyChecks
 	}
 	// CheckSignatureFrom also requires parent to be a CA with keyCertSign
-	// (when it has a key usage), and refuses SHA-1 signatures.
+	// (when it has a key usage), then refuses SHA-1 signatures unchecked:
+	// those are checked here, and called legacy (see legacy).
 	if err := c.CheckSignatureFrom(parent); err != nil {
-		return fmt.Errorf("certificate %s is not validly signed by %s: %w", c.Subject, parent.Subject, err)
+		var insecure x509.InsecureAlgorithmError
+		if !errors.As(err, &insecure) || checkSHA1Signature(c, parent) != nil {
+			return fmt.Errorf("certificate %s is not validly signed by %s: %w", c.Subject, parent.Subject, err)
+		}
 	}
 	// Path length: the CAs chain[1:] sit between c and parent.
 	if parent.BasicConstraintsValid && parent.MaxPathLen >= 0 && len(chain)-1 > parent.MaxPathLen {
@@ -138,6 +146,23 @@ func (cs *chainSearch) issued(chain []*x509.Certificate, parent *x509.Certificat
 		return fmt.Errorf("certificate %s has name constraints, which are not supported", parent.Subject)
 	}
 	return nil
+}
+
+// checkSHA1Signature verifies a certificate signature made with SHA-1,
+// which crypto/x509 no longer does.
+func checkSHA1Signature(c, parent *x509.Certificate) error {
+	digest := sha1.Sum(c.RawTBSCertificate)
+	switch pub := parent.PublicKey.(type) {
+	case *rsa.PublicKey:
+		if c.SignatureAlgorithm == x509.SHA1WithRSA {
+			return rsa.VerifyPKCS1v15(pub, crypto.SHA1, digest[:], c.Signature)
+		}
+	case *ecdsa.PublicKey:
+		if c.SignatureAlgorithm == x509.ECDSAWithSHA1 && ecdsa.VerifyASN1(pub, digest[:], c.Signature) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: certificate signature %v", ErrUnsupportedAlgo, c.SignatureAlgorithm)
 }
 
 func hasNameConstraints(c *x509.Certificate) bool {

@@ -1,9 +1,11 @@
 package authenticode
 
 import (
+	"crypto"
 	"crypto/x509"
 	"errors"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -152,5 +154,35 @@ func TestTrustChainBudget(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+// A certificate its issuer signed with SHA-1 (which crypto/x509 no longer
+// checks) is checked here and called legacy; sbverify accepts it. A SHA-1
+// signature by another key is refused even with AllowLegacy.
+func TestSHA1CertificateSignature(t *testing.T) {
+	sbverify := peer.Tool(t, "sbverify")
+	dir := t.TempDir()
+	ca := testcert.New(t, testcert.Template{Name: "ca", CA: true, Dir: dir})
+	impostor := testcert.New(t, testcert.Template{Name: "ca", CA: true}) // same name, other key
+	leaf := testcert.New(t, testcert.Template{Name: "leaf", Issuer: ca, SignatureAlgorithm: x509.SHA1WithRSA, Dir: dir})
+	if err := signerOf(leaf).Check(); !errors.Is(err, ErrUnsupportedAlgo) {
+		t.Errorf("Signer.Check: %v, want ErrUnsupportedAlgo", err)
+	}
+	// Signed as another tool would: Check is what refuses such a chain.
+	signed := craftSigned(t, peer.File(t, debianStub), leaf, crypto.SHA256, crypto.SHA256)
+	f := parse(t, signed)
+	if _, err := VerifyImage(f, []*x509.Certificate{ca.Cert}, Options{}); !errors.Is(err, ErrLegacy) || !strings.Contains(err.Error(), "signed with SHA-1") {
+		t.Errorf("default: %v, want ErrLegacy", err)
+	}
+	v, err := VerifyImage(f, []*x509.Certificate{ca.Cert}, Options{AllowLegacy: true})
+	if err != nil || len(v.Legacy) != 1 {
+		t.Errorf("AllowLegacy: %v, %v", v, err)
+	}
+	if _, err := VerifyImage(f, []*x509.Certificate{impostor.Cert}, Options{AllowLegacy: true}); !errors.Is(err, ErrUntrusted) {
+		t.Errorf("SHA-1 signature by another key: %v, want ErrUntrusted", err)
+	}
+	if out, err := exec.Command(sbverify, "--cert", ca.CertPath, writeTemp(t, dir, "signed.efi", signed)).CombinedOutput(); err != nil {
+		t.Errorf("sbverify: %v\n%s", err, out)
 	}
 }

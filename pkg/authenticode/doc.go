@@ -19,8 +19,9 @@
 // Certificate validity periods are not enforced, for any certificate of
 // the chain, as UEFI firmware, having no trusted clock, does not enforce
 // them (see Signature.TrustChain). A valid signature made in a way Sign
-// never signs (SHA-1, weak RSA, mismatched digest algorithms, a signing
-// certificate not meant for code signing) fails with ErrLegacy unless
+// never signs (SHA-1 digests or certificate signatures, weak RSA,
+// mismatched digest algorithms, a signing certificate not meant for code
+// signing) fails with ErrLegacy unless
 // Options.AllowLegacy says otherwise. The chain search is bounded
 // (maxChainDepth).
 package authenticode

@@ -30,9 +30,13 @@ func legacy(s *Signature, chain []*x509.Certificate) []string {
 	if alg, err := hashFor(s.info.DigestAlgorithm.Algorithm); err == nil && alg != s.DigestAlg {
 		out = append(out, fmt.Sprintf("SignerInfo digest algorithm %v differs from the image digest's %v", alg, s.DigestAlg))
 	}
-	for _, c := range chain {
+	for i, c := range chain {
 		if w := weakRSA(c); w != "" {
 			out = append(out, w)
+		}
+		// The trusted certificate's own signature is not checked.
+		if sha1Signed(c) && i < len(chain)-1 {
+			out = append(out, fmt.Sprintf("certificate %s is signed with SHA-1", c.Subject))
 		}
 	}
 	leaf := chain[0]
@@ -61,6 +65,10 @@ func signingUsage(c *x509.Certificate) []string {
 		out = append(out, "the signing certificate's extended key usage lacks codeSigning")
 	}
 	return out
+}
+
+func sha1Signed(c *x509.Certificate) bool {
+	return c.SignatureAlgorithm == x509.SHA1WithRSA || c.SignatureAlgorithm == x509.ECDSAWithSHA1
 }
 
 func codeSigning(c *x509.Certificate) bool {

@@ -38,7 +38,7 @@ type Signer struct {
 // Check refuses a key that is not RSA 2048..4096 or ECDSA P-256, or that
 // does not match Chain[0], and a chain Verify would call legacy: a signing
 // certificate not for code signing, an RSA key under 2048 bits among the
-// certificates to embed.
+// certificates to embed, a certificate signed with SHA-1 by another.
 func (s *Signer) Check() error {
 	if len(s.Chain) == 0 {
 		return errors.New("no signing certificate")
@@ -62,9 +62,14 @@ func (s *Signer) Check() error {
 	if u := signingUsage(s.Chain[0]); len(u) > 0 {
 		return fmt.Errorf("%w: %s", ErrCertificateUsage, strings.Join(u, "; "))
 	}
-	for _, c := range s.Chain[1:] {
-		if w := weakRSA(c); w != "" {
+	for i, c := range s.Chain {
+		if w := weakRSA(c); w != "" && i > 0 {
 			return fmt.Errorf("%w: %s", ErrUnsupportedKey, w)
+		}
+		// A self-signed certificate can only be trusted as itself, and
+		// the trusted certificate's own signature is never checked.
+		if sha1Signed(c) && !bytes.Equal(c.RawIssuer, c.RawSubject) {
+			return fmt.Errorf("%w: certificate %s is signed with SHA-1", ErrUnsupportedAlgo, c.Subject)
 		}
 	}
 	return nil

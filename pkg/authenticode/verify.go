@@ -24,9 +24,10 @@ var (
 	ErrUnsupportedAlgo = errors.New("unsupported algorithm")
 	// ErrLegacy is a valid signature made in a way Sign never signs:
 	// a SHA-1 digest, a SignerInfo digest algorithm other than the image
-	// digest's, an RSA key under 2048 bits or an ECDSA signing key on a
-	// curve other than P-256, or a signing certificate whose key usage
-	// lacks digitalSignature or whose extended key usage lacks codeSigning.
+	// digest's, a certificate of the chain signed with SHA-1, an RSA key
+	// under 2048 bits or an ECDSA signing key on a curve other than
+	// P-256, or a signing certificate whose key usage lacks
+	// digitalSignature or whose extended key usage lacks codeSigning.
 	ErrLegacy = errors.New("legacy signature, refused by default")
 )
 
