@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -37,11 +38,15 @@ var mountinfoPath = "/proc/self/mountinfo"
 //     names cannot be found without searching the store, so it is refused
 //     (copy a key, never link it).
 func refuseStoreKey(path string, f *os.File) error {
-	var st unix.Stat_t
-	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	real, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(f.Fd())))
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fmt.Errorf("%s: no device and inode numbers", path)
+	}
+	real, err := openedPath(f)
 	if err != nil || !filepath.IsAbs(real) {
 		// No /proc: resolve the name instead.
 		if real, err = filepath.EvalSymlinks(path); err != nil {
@@ -91,6 +96,23 @@ func refuseStoreKey(path string, f *os.File) error {
 		}
 	}
 	return nil
+}
+
+// openedPath is the path the kernel gives the open file f (without
+// changing the descriptor's mode, as f.Fd would).
+func openedPath(f *os.File) (string, error) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return "", err
+	}
+	var p string
+	var rerr error
+	if err := rc.Control(func(fd uintptr) {
+		p, rerr = os.Readlink("/proc/self/fd/" + strconv.FormatUint(uint64(fd), 10))
+	}); err != nil {
+		return "", err
+	}
+	return p, rerr
 }
 
 // within reports whether p is dir or below it (both clean and absolute).
