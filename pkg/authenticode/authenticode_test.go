@@ -278,6 +278,21 @@ func TestAppendAfterStrayZeros(t *testing.T) {
 			t.Errorf("sbverify --cert %s: %v\n%s", id.Cert.Subject, err, out)
 		}
 	}
+	// osslsigncode takes one entry per image: each entry, alone in the
+	// table, is a signature it verifies.
+	osslsigncode := peer.Tool(t, "osslsigncode")
+	entries, _ := ReadCertificateTable(f)
+	d, _ := f.CertificateTable()
+	dirOff, _ = f.DataDirectoryOffset(pe.IMAGE_DIRECTORY_ENTRY_SECURITY)
+	for i, id := range []*testcert.Identity{a, b} {
+		table := MarshalCertificateTable(entries[i : i+1])
+		alone := append(append([]byte(nil), two[:d.VirtualAddress]...), table...)
+		binary.LittleEndian.PutUint32(alone[dirOff+4:], uint32(len(table)))
+		path := writeTemp(t, dir, "alone.efi", alone)
+		if out, err := exec.Command(osslsigncode, "verify", "-CAfile", id.CertPath, "-in", path).CombinedOutput(); err != nil {
+			t.Errorf("osslsigncode, entry %d alone: %v\n%s", i+1, err, out)
+		}
+	}
 	// The same bytes as appending to the image without the stray zeros.
 	if want := signBytes(t, one, signerOf(b), true); !bytes.Equal(two, want) {
 		t.Error("stray zeros changed the appended image")
