@@ -13,11 +13,13 @@ func runSign(ctx context.Context, env cli.Env, args []string) error {
 		`Sign a PE32+ image with Authenticode: SHA-256, RSA 2048 to 4096 bits or
 ECDSA P-256. Use RSA for Secure Boot: Debian 12's OVMF boots RSA 2048 and
 4096 signatures and certificate chains, and refuses ECDSA P-256 (it will not
-enroll an EC certificate in db; see tests/vm). An existing signature is
-replaced, or kept with
---append. The PE CheckSum is recomputed. There is no signing time, so the
-same image and key give the same bytes. Without --output, IMAGE is replaced
-atomically.`)
+enroll an EC certificate in db; see tests/vm). A certificate with key usages
+must allow digitalSignature and codeSigning, and embedded certificates must
+not hold RSA keys under 2048 bits: verify refuses such signatures. An existing
+signature is replaced, or kept with --append (stray zeros after the kept
+signatures are dropped). The PE CheckSum is recomputed. There is no signing
+time, so the same image and key give the same bytes. Without --output, IMAGE
+is replaced atomically.`)
 	key := fs.String("key", "", "private key `PATH` (PEM or DER; not under /nix/store)")
 	cert := fs.String("cert", "", "certificate `PATH` (PEM; more certificates after it are embedded)")
 	output := fs.String("output", "", "write the signed image to `PATH` (default: replace IMAGE)")

@@ -69,13 +69,30 @@ func ParseCertificateTable(b []byte) ([]Entry, error) {
 // AppendEntry adds a PKCS#7 signature to table as a WIN_CERTIFICATE,
 // padded with zeros to a quadword boundary.
 func AppendEntry(table, pkcs7 []byte) []byte {
-	n := winCertHeaderSize + len(pkcs7)
+	return appendEntry(table, Entry{Revision: WIN_CERT_REVISION_2_0, Type: WIN_CERT_TYPE_PKCS_SIGNED_DATA, Data: pkcs7})
+}
+
+// MarshalCertificateTable encodes entries as ParseCertificateTable reads
+// them: each WIN_CERTIFICATE on a quadword boundary, and nothing after the
+// last one's padding. Stray zeros at the end of a table read from an image
+// are dropped, so that an entry appended after them starts where the
+// firmware looks for it.
+func MarshalCertificateTable(entries []Entry) []byte {
+	var table []byte
+	for _, e := range entries {
+		table = appendEntry(table, e)
+	}
+	return table
+}
+
+func appendEntry(table []byte, e Entry) []byte {
+	n := winCertHeaderSize + len(e.Data)
 	var hdr [winCertHeaderSize]byte
 	binary.LittleEndian.PutUint32(hdr[0:], uint32(n))
-	binary.LittleEndian.PutUint16(hdr[4:], WIN_CERT_REVISION_2_0)
-	binary.LittleEndian.PutUint16(hdr[6:], WIN_CERT_TYPE_PKCS_SIGNED_DATA)
+	binary.LittleEndian.PutUint16(hdr[4:], e.Revision)
+	binary.LittleEndian.PutUint16(hdr[6:], e.Type)
 	table = append(table, hdr[:]...)
-	table = append(table, pkcs7...)
+	table = append(table, e.Data...)
 	return append(table, make([]byte, pe.AlignUp(int64(n), certAlign)-int64(n))...)
 }
 

@@ -16,6 +16,12 @@
 // bounds-checked, malformed structures give errors, never panics, and a
 // signature is accepted only if it covers this very image: a valid
 // signature copied from another image fails with ErrDigestMismatch.
-// Certificate validity periods are not enforced, as UEFI firmware, having
-// no trusted clock, does not enforce them.
+// Certificate validity periods are not enforced, for any certificate of
+// the chain, as UEFI firmware, having no trusted clock, does not enforce
+// them (see Signature.TrustChain). A valid signature made in a way Sign
+// never signs (SHA-1 digests or certificate signatures, weak RSA,
+// mismatched digest algorithms, a signing certificate not meant for code
+// signing) fails with ErrLegacy unless
+// Options.AllowLegacy says otherwise. The chain search is bounded
+// (maxChainDepth).
 package authenticode

@@ -3,7 +3,6 @@ package authenticode
 import (
 	"crypto/sha256"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 
@@ -38,17 +37,13 @@ func SignImage(out Output, f *pe.File, s *Signer, keep bool) error {
 		}
 		dataEnd = int64(certs.VirtualAddress)
 		if keep {
-			if certs.Size > maxCertTable {
-				return fmt.Errorf("%w: %d bytes", ErrMalformedTable, certs.Size)
-			}
-			table = make([]byte, certs.Size)
-			if _, err := f.ReaderAt().ReadAt(table, dataEnd); err != nil && !errors.Is(err, io.EOF) {
-				return fmt.Errorf("reading certificate table: %w", err)
-			}
-			if _, err := ParseCertificateTable(table); err != nil {
+			entries, err := ReadCertificateTable(f)
+			if err != nil {
 				return err
 			}
-			table = append(table, make([]byte, pe.AlignUp(int64(len(table)), certAlign)-int64(len(table)))...)
+			// Re-encoded, not copied: zeros after the last entry would
+			// put the new one where no reader looks for it.
+			table = MarshalCertificateTable(entries)
 		}
 	}
 	tableStart := pe.AlignUp(dataEnd, certAlign)

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"github.com/nix-boot-security/nix-boot-security/pkg/pkcs7"
 	"sort"
+	"strings"
 	"unicode/utf16"
 )
 
@@ -23,6 +24,10 @@ var ErrUnsupportedKey = errors.New("unsupported signing key")
 // ErrKeyMismatch is returned when the private key is not the certificate's.
 var ErrKeyMismatch = errors.New("private key does not match the certificate")
 
+// ErrCertificateUsage is returned for a signing certificate whose key
+// usages do not allow signing code: Verify would refuse its signatures.
+var ErrCertificateUsage = errors.New("certificate is not for code signing")
+
 // Signer is a key and the certificates that go with its signatures: Chain[0]
 // is the signing certificate, the rest (optional) intermediates to embed.
 type Signer struct {
@@ -31,14 +36,16 @@ type Signer struct {
 }
 
 // Check refuses a key that is not RSA 2048..4096 or ECDSA P-256, or that
-// does not match Chain[0].
+// does not match Chain[0], and a chain Verify would call legacy: a signing
+// certificate not for code signing, an RSA key under 2048 bits among the
+// certificates to embed, a certificate signed with SHA-1 by another.
 func (s *Signer) Check() error {
 	if len(s.Chain) == 0 {
 		return errors.New("no signing certificate")
 	}
 	switch k := s.Key.Public().(type) {
 	case *rsa.PublicKey:
-		if bits := k.N.BitLen(); bits < 2048 || bits > 4096 {
+		if bits := k.N.BitLen(); bits < minRSABits || bits > 4096 {
 			return fmt.Errorf("%w: RSA key of %d bits, need 2048 to 4096", ErrUnsupportedKey, bits)
 		}
 	case *ecdsa.PublicKey:
@@ -51,6 +58,19 @@ func (s *Signer) Check() error {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	if e, ok := s.Key.Public().(equaler); !ok || !e.Equal(s.Chain[0].PublicKey) {
 		return fmt.Errorf("%w (certificate %s)", ErrKeyMismatch, s.Chain[0].Subject)
+	}
+	if u := signingUsage(s.Chain[0]); len(u) > 0 {
+		return fmt.Errorf("%w: %s", ErrCertificateUsage, strings.Join(u, "; "))
+	}
+	for i, c := range s.Chain {
+		if w := weakRSA(c); w != "" && i > 0 {
+			return fmt.Errorf("%w: %s", ErrUnsupportedKey, w)
+		}
+		// A self-signed certificate can only be trusted as itself, and
+		// the trusted certificate's own signature is never checked.
+		if sha1Signed(c) && !bytes.Equal(c.RawIssuer, c.RawSubject) {
+			return fmt.Errorf("%w: certificate %s is signed with SHA-1", ErrUnsupportedAlgo, c.Subject)
+		}
 	}
 	return nil
 }

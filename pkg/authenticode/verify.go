@@ -2,21 +2,16 @@ package authenticode
 
 import (
 	"bytes"
-	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/asn1"
 	"errors"
 	"fmt"
-	"github.com/nix-boot-security/nix-boot-security/pkg/pkcs7"
-	"time"
-
-	_ "crypto/sha1" // digests of signatures made by other tools
-	_ "crypto/sha256"
-	_ "crypto/sha512"
+	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
+	"github.com/nix-boot-security/nix-boot-security/pkg/pkcs7"
 )
 
 // Verification errors callers branch on.
@@ -27,114 +22,14 @@ var (
 	ErrBadSignature    = errors.New("PKCS#7 signature does not verify")
 	ErrUntrusted       = errors.New("signer is not trusted by the given certificates")
 	ErrUnsupportedAlgo = errors.New("unsupported algorithm")
+	// ErrLegacy is a valid signature made in a way Sign never signs:
+	// a SHA-1 digest, a SignerInfo digest algorithm other than the image
+	// digest's, a certificate of the chain signed with SHA-1, an RSA key
+	// under 2048 bits or an ECDSA signing key on a curve other than
+	// P-256, or a signing certificate whose key usage lacks
+	// digitalSignature or whose extended key usage lacks codeSigning.
+	ErrLegacy = errors.New("legacy signature, refused by default")
 )
-
-// Signature is a parsed Authenticode signature.
-type Signature struct {
-	Raw          []byte
-	DigestAlg    crypto.Hash
-	Digest       []byte // the image digest the signature claims
-	Signer       *x509.Certificate
-	Certificates []*x509.Certificate // all certificates it carries
-
-	content   []byte // SpcIndirectDataContent value (what messageDigest covers)
-	info      pkcs7.SignerInfo
-	attrs     []byte // the authenticated attributes as a DER SET, or nil
-	attrsList []pkcs7.Attribute
-}
-
-// ParseSignature parses a DER PKCS#7 ContentInfo holding Authenticode
-// SignedData. Trailing zero padding is ignored.
-func ParseSignature(der []byte) (*Signature, error) {
-	var ci pkcs7.ContentInfo
-	rest, err := asn1.Unmarshal(der, &ci)
-	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-	}
-	if !allZero(rest) {
-		return nil, fmt.Errorf("%w: trailing data after the signature", ErrMalformed)
-	}
-	if !ci.ContentType.Equal(pkcs7.OIDSignedData) {
-		return nil, fmt.Errorf("%w: content type %v is not SignedData", ErrMalformed, ci.ContentType)
-	}
-	var sd pkcs7.SignedData
-	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
-		return nil, fmt.Errorf("%w: SignedData: %v", ErrMalformed, err)
-	}
-	if !sd.ContentInfo.ContentType.Equal(oidSpcIndirectDataContent) {
-		return nil, fmt.Errorf("%w: content type %v is not SpcIndirectDataContent", ErrMalformed, sd.ContentInfo.ContentType)
-	}
-	// With an explicit tag, Bytes is the whole inner element.
-	idcDER := sd.ContentInfo.Content.Bytes
-	var idc spcIndirectDataContent
-	if _, err := asn1.Unmarshal(idcDER, &idc); err != nil {
-		return nil, fmt.Errorf("%w: SpcIndirectDataContent: %v", ErrMalformed, err)
-	}
-	var idcValue asn1.RawValue
-	if _, err := asn1.Unmarshal(idcDER, &idcValue); err != nil {
-		return nil, fmt.Errorf("%w: SpcIndirectDataContent: %v", ErrMalformed, err)
-	}
-	if !idc.Data.Type.Equal(oidSpcPeImageData) {
-		return nil, fmt.Errorf("%w: indirect data type %v is not SpcPeImageData", ErrMalformed, idc.Data.Type)
-	}
-	alg, err := hashFor(idc.MessageDigest.DigestAlgorithm.Algorithm)
-	if err != nil {
-		return nil, err
-	}
-	if len(idc.MessageDigest.Digest) != alg.Size() {
-		return nil, fmt.Errorf("%w: %d-byte digest for %v", ErrMalformed, len(idc.MessageDigest.Digest), alg)
-	}
-	s := &Signature{
-		Raw:       der,
-		DigestAlg: alg,
-		Digest:    idc.MessageDigest.Digest,
-		content:   idcValue.Bytes,
-	}
-	if len(sd.Certificates.Bytes) > 0 {
-		if s.Certificates, err = x509.ParseCertificates(sd.Certificates.Bytes); err != nil {
-			return nil, fmt.Errorf("%w: certificates: %v", ErrMalformed, err)
-		}
-	}
-	if len(sd.SignerInfos) != 1 {
-		return nil, fmt.Errorf("%w: %d signer infos, Authenticode has exactly one", ErrMalformed, len(sd.SignerInfos))
-	}
-	s.info = sd.SignerInfos[0]
-	for _, c := range s.Certificates {
-		if bytes.Equal(c.RawIssuer, s.info.IssuerAndSerialNumber.Issuer.FullBytes) && c.SerialNumber.Cmp(s.info.IssuerAndSerialNumber.SerialNumber) == 0 {
-			s.Signer = c
-			break
-		}
-	}
-	if s.Signer == nil {
-		return nil, fmt.Errorf("%w: the signing certificate is not included", ErrMalformed)
-	}
-	if a := s.info.AuthenticatedAttributes; len(a.FullBytes) > 0 {
-		// Re-tag [0] IMPLICIT as SET: that is what was signed.
-		set, err := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: a.Bytes})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrMalformed, err)
-		}
-		s.attrs = set
-		if _, err := asn1.UnmarshalWithParams(set, &s.attrsList, "set"); err != nil {
-			return nil, fmt.Errorf("%w: authenticated attributes: %v", ErrMalformed, err)
-		}
-	}
-	return s, nil
-}
-
-func hashFor(oid asn1.ObjectIdentifier) (crypto.Hash, error) {
-	switch {
-	case oid.Equal(oidSHA1):
-		return crypto.SHA1, nil
-	case oid.Equal(pkcs7.OIDSHA256):
-		return crypto.SHA256, nil
-	case oid.Equal(oidSHA384):
-		return crypto.SHA384, nil
-	case oid.Equal(oidSHA512):
-		return crypto.SHA512, nil
-	}
-	return 0, fmt.Errorf("%w: digest %v", ErrUnsupportedAlgo, oid)
-}
 
 // CheckDigest compares the digest inside the signature with the image's own
 // Authenticode hash (computed with the signature's algorithm).
@@ -168,11 +63,11 @@ func (s *Signature) CheckSignature() error {
 			switch {
 			case a.Type.Equal(pkcs7.OIDAttributeMessageDigest):
 				if _, err := asn1.Unmarshal(a.Values.Bytes, &md); err != nil {
-					return fmt.Errorf("%w: message digest pkcs7.Attribute: %v", ErrMalformed, err)
+					return fmt.Errorf("%w: message digest attribute: %w", ErrMalformed, err)
 				}
 			case a.Type.Equal(pkcs7.OIDAttributeContentType):
 				if _, err := asn1.Unmarshal(a.Values.Bytes, &ct); err != nil {
-					return fmt.Errorf("%w: content type pkcs7.Attribute: %v", ErrMalformed, err)
+					return fmt.Errorf("%w: content type attribute: %w", ErrMalformed, err)
 				}
 			}
 		}
@@ -180,7 +75,7 @@ func (s *Signature) CheckSignature() error {
 			return fmt.Errorf("%w: authenticated attributes lack the message digest or content type", ErrMalformed)
 		}
 		if !bytes.Equal(md, contentDigest) {
-			return fmt.Errorf("%w: message digest pkcs7.Attribute does not match the signed content", ErrBadSignature)
+			return fmt.Errorf("%w: message digest attribute does not match the signed content", ErrBadSignature)
 		}
 		h.Reset()
 		h.Write(s.attrs)
@@ -190,7 +85,7 @@ func (s *Signature) CheckSignature() error {
 	switch pub := s.Signer.PublicKey.(type) {
 	case *rsa.PublicKey:
 		if err := rsa.VerifyPKCS1v15(pub, alg, signed, sig); err != nil {
-			return fmt.Errorf("%w: %v", ErrBadSignature, err)
+			return fmt.Errorf("%w: %w", ErrBadSignature, err)
 		}
 	case *ecdsa.PublicKey:
 		if !ecdsa.VerifyASN1(pub, signed, sig) {
@@ -202,48 +97,39 @@ func (s *Signature) CheckSignature() error {
 	return nil
 }
 
-// CheckTrust verifies the X.509 chain from the signer to one of roots,
-// using the signature's other certificates as intermediates. Any extended
-// key usage is accepted (code signing certificates lack ServerAuth) and,
-// as in UEFI, validity periods are not enforced.
-func (s *Signature) CheckTrust(roots []*x509.Certificate) error {
-	if len(roots) == 0 {
-		return fmt.Errorf("%w: no certificates given", ErrUntrusted)
-	}
-	pool := x509.NewCertPool()
-	for _, c := range roots {
-		pool.AddCert(c)
-	}
-	inter := x509.NewCertPool()
-	for _, c := range s.Certificates {
-		if c != s.Signer {
-			inter.AddCert(c)
-		}
-	}
-	opts := x509.VerifyOptions{Roots: pool, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}}
-	_, err := s.Signer.Verify(opts)
-	if err != nil {
-		// Retry at moments inside the signer's validity, to ignore expiry.
-		for _, t := range []time.Time{s.Signer.NotBefore, s.Signer.NotAfter} {
-			opts.CurrentTime = t
-			if _, err2 := s.Signer.Verify(opts); err2 == nil {
-				return nil
-			}
-		}
-		return fmt.Errorf("%w: %v", ErrUntrusted, err)
-	}
-	return nil
+// Options are the choices verification leaves to the caller.
+type Options struct {
+	// AllowLegacy accepts a valid signature made in a way Sign never
+	// signs (see ErrLegacy); Verified.Legacy then says what was accepted.
+	AllowLegacy bool
 }
 
-// Verify checks one signature completely: digest, PKCS#7 signature, chain.
-func (s *Signature) Verify(f *pe.File, roots []*x509.Certificate) error {
+// Verified is a signature that verified, and how.
+type Verified struct {
+	*Signature
+	Chain  []*x509.Certificate // the signer's certificate first, the trusted one last
+	Legacy []string            // what Options.AllowLegacy let through; empty otherwise
+}
+
+// Verify checks one signature completely: the digest against the image,
+// the PKCS#7 signature, the chain to one of roots (validity dates aside,
+// see TrustChain), then that nothing in it is legacy unless opts allow it.
+func (s *Signature) Verify(f *pe.File, roots []*x509.Certificate, opts Options) (*Verified, error) {
 	if err := s.CheckDigest(f); err != nil {
-		return err
+		return nil, err
 	}
 	if err := s.CheckSignature(); err != nil {
-		return err
+		return nil, err
 	}
-	return s.CheckTrust(roots)
+	chain, err := s.TrustChain(roots)
+	if err != nil {
+		return nil, err
+	}
+	v := &Verified{Signature: s, Chain: chain, Legacy: legacy(s, chain)}
+	if len(v.Legacy) > 0 && !opts.AllowLegacy {
+		return nil, fmt.Errorf("%w: %s", ErrLegacy, strings.Join(v.Legacy, "; "))
+	}
+	return v, nil
 }
 
 // Signatures parses every PKCS#7 entry of f's certificate table.
@@ -266,9 +152,10 @@ func Signatures(f *pe.File) ([]*Signature, error) {
 	return sigs, nil
 }
 
-// VerifyImage succeeds when at least one signature of f is valid and
-// trusted by roots; otherwise it returns the first signature's error.
-func VerifyImage(f *pe.File, roots []*x509.Certificate) (*Signature, error) {
+// VerifyImage succeeds when at least one signature of f verifies with
+// roots and opts, preferring one without legacy findings; otherwise it
+// returns the first signature's error.
+func VerifyImage(f *pe.File, roots []*x509.Certificate, opts Options) (*Verified, error) {
 	sigs, err := Signatures(f)
 	if err != nil {
 		return nil, err
@@ -277,14 +164,22 @@ func VerifyImage(f *pe.File, roots []*x509.Certificate) (*Signature, error) {
 		return nil, ErrNotSigned
 	}
 	var first error
+	var fallback *Verified
 	for i, s := range sigs {
-		err := s.Verify(f, roots)
-		if err == nil {
-			return s, nil
-		}
-		if first == nil {
+		v, err := s.Verify(f, roots, opts)
+		switch {
+		case err == nil && len(v.Legacy) == 0:
+			return v, nil
+		case err == nil:
+			if fallback == nil {
+				fallback = v
+			}
+		case first == nil:
 			first = fmt.Errorf("signature %d (%s): %w", i+1, s.Signer.Subject, err)
 		}
+	}
+	if fallback != nil {
+		return fallback, nil
 	}
 	return nil, first
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 )
 
 var testTime = time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -19,30 +21,30 @@ func TestSignMatchesEfitools(t *testing.T) {
 	tool := peerTool(t, "sign-efi-sig-list", "efitools")
 	dir := t.TempDir()
 	owner, _ := ParseGUID(testOwner)
-	for _, kind := range []string{"rsa2048", "rsa4096"} {
-		k := newKey(t, dir, kind, kind)
-		data, err := MarshalSignatureLists(X509List(owner, k.cert.Raw))
+	for _, kind := range []testcert.Kind{testcert.RSA2048, testcert.RSA4096} {
+		k := testcert.New(t, testcert.Template{Name: string(kind), Kind: kind, Dir: dir})
+		data, err := MarshalSignatureLists(X509List(owner, k.Cert.Raw))
 		if err != nil {
 			t.Fatal(err)
 		}
-		esl := filepath.Join(dir, kind+".esl")
+		esl := filepath.Join(dir, string(kind)+".esl")
 		write(t, esl, data)
 		for _, v := range []Variable{PK, KEK, DB, DBX} {
-			out := filepath.Join(dir, kind+"-"+v.Name+".auth")
-			run(t, tool, "-t", testTimeEfitools, "-k", k.keyPath, "-c", k.certPath, v.Name, esl, out)
-			got, err := Sign(v, data, testTime, k.key, k.cert)
+			out := filepath.Join(dir, string(kind)+"-"+v.Name+".auth")
+			run(t, tool, "-t", testTimeEfitools, "-k", k.KeyPath, "-c", k.CertPath, v.Name, esl, out)
+			got, err := Sign(v, data, testTime, k.Key, k.Cert)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want := read(t, out); !bytes.Equal(got, want) {
 				t.Errorf("%s %s: differs from sign-efi-sig-list (%d and %d bytes)", kind, v.Name, len(got), len(want))
 			}
-			again, _ := Sign(v, data, testTime, k.key, k.cert)
+			again, _ := Sign(v, data, testTime, k.Key, k.Cert)
 			if !bytes.Equal(got, again) {
 				t.Errorf("%s %s: two signatures differ", kind, v.Name)
 			}
 
-			tbs := filepath.Join(dir, kind+"-"+v.Name+".tbs")
+			tbs := filepath.Join(dir, string(kind)+"-"+v.Name+".tbs")
 			run(t, tool, "-o", "-t", testTimeEfitools, v.Name, esl, tbs)
 			payload, err := SignedPayload(v, testTime, data)
 			if err != nil {
@@ -60,9 +62,9 @@ func TestSignMatchesEfitools(t *testing.T) {
 func TestSignECDSAVerifiedByOpenSSL(t *testing.T) {
 	openssl := peerTool(t, "openssl", "openssl")
 	dir := t.TempDir()
-	k := newKey(t, dir, "p256", "p256")
+	k := testcert.New(t, testcert.Template{Name: "p256", Kind: testcert.P256})
 	data := []byte("any data")
-	auth, err := Sign(DB, data, testTime, k.key, k.cert)
+	auth, err := Sign(DB, data, testTime, k.Key, k.Cert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,22 +87,22 @@ func TestSignECDSAVerifiedByOpenSSL(t *testing.T) {
 	write(t, p7, wrapped)
 	write(t, content, payload)
 	run(t, openssl, "smime", "-verify", "-binary", "-inform", "DER", "-in", p7, "-content", content,
-		"-CAfile", k.certPath, "-purpose", "any", "-out", "/dev/null")
+		"-CAfile", k.CertPath, "-purpose", "any", "-out", "/dev/null")
 	// A changed payload must fail.
 	payload[len(payload)-1] ^= 1
 	write(t, content, payload)
 	if out, err := runErr(openssl, "smime", "-verify", "-binary", "-inform", "DER", "-in", p7, "-content", content,
-		"-CAfile", k.certPath, "-purpose", "any", "-out", "/dev/null"); err == nil {
+		"-CAfile", k.CertPath, "-purpose", "any", "-out", "/dev/null"); err == nil {
 		t.Errorf("openssl accepted a changed payload:\n%s", out)
 	}
 }
 
 func TestSignErrors(t *testing.T) {
-	k := newKey(t, t.TempDir(), "k", "rsa2048")
-	if _, err := Sign(DB, nil, testTime, k.key); err == nil {
+	k := testcert.New(t, testcert.Template{Name: "k"})
+	if _, err := Sign(DB, nil, testTime, k.Key); err == nil {
 		t.Error("no certificate: no error")
 	}
-	if _, err := Sign(DB, nil, time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC), k.key, k.cert); err == nil {
+	if _, err := Sign(DB, nil, time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC), k.Key, k.Cert); err == nil {
 		t.Error("year 1800: no error")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 )
 
 const testOwner = "11111111-2222-3333-4444-555555555555"
@@ -18,11 +20,11 @@ func TestX509ListMatchesEfitools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"rsa2048", "p256"} {
-		k := newKey(t, dir, kind, kind)
-		esl := filepath.Join(dir, kind+".esl")
-		run(t, tool, "-g", testOwner, k.certPath, esl)
-		got, err := MarshalSignatureLists(X509List(owner, k.cert.Raw))
+	for _, kind := range []testcert.Kind{testcert.RSA2048, testcert.P256} {
+		k := testcert.New(t, testcert.Template{Name: string(kind), Kind: kind, Dir: dir})
+		esl := filepath.Join(dir, string(kind)+".esl")
+		run(t, tool, "-g", testOwner, k.CertPath, esl)
+		got, err := MarshalSignatureLists(X509List(owner, k.Cert.Raw))
 		if err != nil {
 			t.Fatal(err)
 		}

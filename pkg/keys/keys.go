@@ -9,34 +9,48 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 	"strings"
+	"syscall"
 )
 
-// ErrInStore is returned for a private key stored under a Nix store directory.
-var ErrInStore = errors.New("private key is in the Nix store, which is world-readable; keep it outside /nix/store")
-
-// StoreDirs are the directories a private key may never be read from. A
-// test may change it; NIX_STORE_DIR, when set, is added.
-var StoreDirs = []string{"/nix/store"}
+// maxKeyFile bounds the size of a private key file read.
+const maxKeyFile = 1 << 20
 
 // LoadPrivateKey reads a PEM (PKCS#1, PKCS#8 or SEC1) or DER private key.
 // warnings lists non-fatal findings, such as a key readable by others.
 func LoadPrivateKey(path string) (signer crypto.Signer, warnings []string, err error) {
-	if err := refuseStorePath(path); err != nil {
-		return nil, nil, err
-	}
-	fi, err := os.Stat(path)
+	// Opened first, then checked and read through the same descriptor, so
+	// that the file checked is the file read. O_NONBLOCK: a FIFO in its
+	// place must not hang the open.
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading private key: %w", err)
+	}
+	defer f.Close()
+	if err := refuseStoreKey(path, f); err != nil {
+		return nil, nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading private key: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("private key %s is not a regular file", path)
+	}
+	if fi.Size() > maxKeyFile {
+		return nil, nil, fmt.Errorf("private key %s is %d bytes, more than a key file holds (%d)", path, fi.Size(), maxKeyFile)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		warnings = append(warnings, fmt.Sprintf("private key %s is readable by group or others (mode %04o); chmod 600 it", path, fi.Mode().Perm()))
 	}
-	data, err := os.ReadFile(path)
+	data, err := io.ReadAll(io.LimitReader(f, maxKeyFile+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("reading private key: %w", err)
+	}
+	if len(data) > maxKeyFile {
+		return nil, nil, fmt.Errorf("private key %s grew past %d bytes while read", path, maxKeyFile)
 	}
 	signer, err = ParsePrivateKey(data)
 	if err != nil {
@@ -157,28 +171,4 @@ func MatchesPublic(signer crypto.Signer, pub crypto.PublicKey) bool {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
 	e, ok := signer.Public().(equaler)
 	return ok && e.Equal(pub)
-}
-
-func refuseStorePath(path string) error {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return fmt.Errorf("resolving %s: %w", path, err)
-	}
-	candidates := []string{abs}
-	if resolved, err := filepath.EvalSymlinks(abs); err == nil {
-		candidates = append(candidates, resolved)
-	}
-	dirs := StoreDirs
-	if d := os.Getenv("NIX_STORE_DIR"); d != "" {
-		dirs = append(append([]string(nil), dirs...), d)
-	}
-	for _, c := range candidates {
-		for _, d := range dirs {
-			d = filepath.Clean(d)
-			if c == d || strings.HasPrefix(c, d+string(filepath.Separator)) {
-				return fmt.Errorf("%s: %w", path, ErrInStore)
-			}
-		}
-	}
-	return nil
 }

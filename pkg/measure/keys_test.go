@@ -2,8 +2,6 @@ package measure
 
 import (
 	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
@@ -12,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
@@ -20,10 +19,9 @@ func TestLoadKeys(t *testing.T) {
 	a := newTestKey(t)
 	b := newTestKey(t)
 	dir := t.TempDir()
-	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	der, _ := x509.MarshalPKCS8PrivateKey(ec)
+	ec := testcert.NewKey(t, testcert.P256).(*ecdsa.PrivateKey)
 	ecPriv := filepath.Join(dir, "ec.pem")
-	os.WriteFile(ecPriv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600)
+	testcert.WriteKey(t, ecPriv, ec)
 	pder, _ := x509.MarshalPKIXPublicKey(&ec.PublicKey)
 	ecPub := filepath.Join(dir, "ecpub.pem")
 	os.WriteFile(ecPub, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pder}), 0o644)

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
 	"strings"
 	"testing"
 
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
@@ -19,11 +19,7 @@ var sharedKey *rsa.PrivateKey
 func rsaKey(t *testing.T) *rsa.PrivateKey {
 	t.Helper()
 	if sharedKey == nil {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sharedKey = k
+		sharedKey = testcert.NewKey(t, testcert.RSA2048).(*rsa.PrivateKey)
 	}
 	return sharedKey
 }
@@ -31,11 +27,8 @@ func rsaKey(t *testing.T) *rsa.PrivateKey {
 func TestSignKeyErrors(t *testing.T) {
 	p := predictCase(t, image{uki.SectionLinux: []byte("k")}, []string{"sha256"}, []string{"enter-initrd"})
 	k := rsaKey(t)
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ec, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other := testcert.NewKey(t, testcert.RSA2048).(*rsa.PrivateKey)
+	ec := testcert.NewKey(t, testcert.P256).(*ecdsa.PrivateKey)
 	_, ed, _ := ed25519.GenerateKey(rand.Reader)
 	cases := []struct {
 		name string

@@ -3,17 +3,15 @@ package measure
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
-	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/swtpm"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
@@ -75,19 +73,10 @@ type testKey struct {
 
 func newTestKey(t *testing.T) testKey {
 	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
+	k := testcert.NewKey(t, testcert.RSA2048).(*rsa.PrivateKey)
 	dir := t.TempDir()
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
 	priv := filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	testcert.WriteKey(t, priv, k)
 	pubBytes, err := PublicKeyPEM(&k.PublicKey)
 	if err != nil {
 		t.Fatal(err)

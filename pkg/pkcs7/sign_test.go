@@ -4,44 +4,23 @@ import (
 	"bytes"
 	"crypto/ecdsa"
 	"crypto/ed25519"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/asn1"
 	"errors"
-	"math/big"
 	"testing"
-	"time"
 
-	"crypto"
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 )
-
-func selfSigned(t *testing.T, key crypto.Signer) *x509.Certificate {
-	t.Helper()
-	tmpl := &x509.Certificate{SerialNumber: big.NewInt(7), Subject: pkix.Name{CommonName: "t"},
-		NotBefore: time.Unix(0, 0), NotAfter: time.Unix(1<<31, 0)}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
 
 // Detached, attribute-less signatures verify over the content, come out
 // the same twice (RSA and RFC 6979 ECDSA), and leave the content out.
 func TestSignDetached(t *testing.T) {
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	content := []byte("payload")
-	for _, key := range []crypto.Signer{rsaKey, ecKey} {
-		cert := selfSigned(t, key)
+	for _, kind := range []testcert.Kind{testcert.RSA2048, testcert.P256} {
+		id := testcert.New(t, testcert.Template{Name: "t", Kind: kind})
+		key, cert := id.Key, id.Cert
 		sign := func() []byte {
 			sd, err := Sign(key, []*x509.Certificate{cert}, Content{Type: OIDData, DER: content, Detached: true}, nil)
 			if err != nil {
@@ -76,8 +55,8 @@ func TestSignDetached(t *testing.T) {
 
 // With attributes the signature covers the attribute SET, stored [0].
 func TestSignWithAttributes(t *testing.T) {
-	key, _ := rsa.GenerateKey(rand.Reader, 2048)
-	cert := selfSigned(t, key)
+	id := testcert.New(t, testcert.Template{Name: "t"})
+	key, cert := id.Key, id.Cert
 	digest := sha256.Sum256([]byte("content"))
 	md, _ := asn1.Marshal(digest[:])
 	attr, _ := asn1.Marshal(Attribute{Type: OIDAttributeMessageDigest, Values: asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagSet, IsCompound: true, Bytes: md}})
@@ -102,8 +81,7 @@ func TestSignRefuses(t *testing.T) {
 	if _, err := Sign(edKey, []*x509.Certificate{{}}, Content{Type: OIDData}, nil); !errors.Is(err, ErrUnsupportedKey) {
 		t.Fatalf("ed25519: %v", err)
 	}
-	rsaKey, _ := rsa.GenerateKey(rand.Reader, 2048)
-	if _, err := Sign(rsaKey, nil, Content{Type: OIDData}, nil); err == nil {
+	if _, err := Sign(testcert.NewKey(t, testcert.RSA2048), nil, Content{Type: OIDData}, nil); err == nil {
 		t.Fatal("no certificate accepted")
 	}
 }

@@ -4,15 +4,7 @@ package vm
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,6 +13,7 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
@@ -43,9 +36,9 @@ func TestOwnKeysSecureBoot(t *testing.T) {
 	vmlinuz, modules := kernel(t)
 	ctx := context.Background()
 
-	// The keys. Certificates are valid from 1970 to 2099: the firmware has
+	// The keys. Certificates are valid from 2020 to 2099: the firmware has
 	// no trusted clock and does not check validity periods.
-	k := ownKeyFactory{t: t, dir: dir}
+	k := ownKeys{t: t, dir: dir}
 	pk := k.selfSigned("rsa2048", "nbs test PK", true)
 	kek := k.selfSigned("rsa2048", "nbs test KEK", true)
 	rsa2048 := k.selfSigned("rsa2048", "nbs db RSA 2048", false)
@@ -69,15 +62,15 @@ func TestOwnKeysSecureBoot(t *testing.T) {
 	}
 	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	writes, err := harness.OwnerKeyWrites(harness.OwnerKeys{
-		PK:    pk.pair(),
-		KEK:   kek.pair(),
-		DB:    []*x509.Certificate{rsa2048.cert, rsa4096.cert, orgCA.cert, rootCA.cert},
+		PK:    pairOf(pk),
+		KEK:   pairOf(kek),
+		DB:    []*x509.Certificate{rsa2048.Cert, rsa4096.Cert, orgCA.Cert, rootCA.Cert},
 		Owner: owner,
 	}, ts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	probe, err := harness.CertWrite("db = ECDSA P-256 cert", efivar.DB, kek.pair(), owner, ts, p256.cert)
+	probe, err := harness.CertWrite("db = ECDSA P-256 cert", efivar.DB, pairOf(kek), owner, ts, p256.Cert)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,21 +130,21 @@ func TestOwnKeysSecureBoot(t *testing.T) {
 	// sign signs a copy of the unsigned image with key, embedding chain
 	// after its certificate, and has osslsigncode check the result against
 	// anchor, so that a refusal by the firmware cannot be a bad signature.
-	sign := func(name string, anchor, key ownKey, chain ...ownKey) string {
-		certs := key.certPath
+	sign := func(name string, anchor, key *testcert.Identity, chain ...*testcert.Identity) string {
+		certs := key.CertPath
 		if len(chain) > 0 {
 			certs = filepath.Join(dir, name+".chain.pem")
 			var pemData []byte
-			for _, c := range append([]ownKey{key}, chain...) {
-				pemData = append(pemData, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.cert.Raw})...)
+			for _, c := range append([]*testcert.Identity{key}, chain...) {
+				pemData = append(pemData, testcert.CertPEM(c.Cert)...)
 			}
 			if err := os.WriteFile(certs, pemData, 0o644); err != nil {
 				t.Fatal(err)
 			}
 		}
 		out := filepath.Join(dir, name+".efi")
-		runTool(t, nixUKI, "sign", "--key", key.keyPath, "--cert", certs, unsigned, "--output", out)
-		runTool(t, "osslsigncode", "verify", "-CAfile", anchor.certPath, "-in", out)
+		runTool(t, nixUKI, "sign", "--key", key.KeyPath, "--cert", certs, unsigned, "--output", out)
+		runTool(t, "osslsigncode", "verify", "-CAfile", anchor.CertPath, "-in", out)
 		return out
 	}
 
@@ -206,86 +199,20 @@ func TestOwnKeysSecureBoot(t *testing.T) {
 	}
 }
 
-// ownKey is a key and its certificate, both also written as PEM files.
-type ownKey struct {
-	key      crypto.Signer
-	cert     *x509.Certificate
-	keyPath  string
-	certPath string
+func pairOf(k *testcert.Identity) harness.KeyPair { return harness.KeyPair{Key: k.Key, Cert: k.Cert} }
+
+// ownKeys makes the test's keys and certificates in one directory.
+type ownKeys struct {
+	t   *testing.T
+	dir string
 }
 
-func (k ownKey) pair() harness.KeyPair { return harness.KeyPair{Key: k.key, Cert: k.cert} }
-
-type ownKeyFactory struct {
-	t      *testing.T
-	dir    string
-	serial int64
+func (f ownKeys) selfSigned(kind testcert.Kind, cn string, ca bool) *testcert.Identity {
+	return f.issued(nil, kind, cn, ca)
 }
 
-func (f *ownKeyFactory) selfSigned(kind, cn string, ca bool) ownKey {
-	return f.make(nil, kind, cn, ca)
-}
-
-func (f *ownKeyFactory) issued(issuer ownKey, kind, cn string, ca bool) ownKey {
-	return f.make(&issuer, kind, cn, ca)
-}
-
-func (f *ownKeyFactory) make(issuer *ownKey, kind, cn string, ca bool) ownKey {
-	t := f.t
-	t.Helper()
-	var key crypto.Signer
-	var err error
-	switch kind {
-	case "rsa2048":
-		key, err = rsa.GenerateKey(rand.Reader, 2048)
-	case "rsa4096":
-		key, err = rsa.GenerateKey(rand.Reader, 4096)
-	case "p256":
-		key, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	default:
-		t.Fatalf("unknown key kind %s", kind)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.serial++
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(f.serial),
-		Subject:               pkix.Name{CommonName: cn, Organization: []string{"nix-boot-security tests"}},
-		NotBefore:             time.Unix(0, 0),
-		NotAfter:              time.Date(2099, 1, 1, 0, 0, 0, 0, time.UTC),
-		BasicConstraintsValid: true,
-		IsCA:                  ca,
-	}
-	if ca {
-		tmpl.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature
-	} else {
-		tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageCodeSigning}
-	}
-	parent, signer := tmpl, key
-	if issuer != nil {
-		parent, signer = issuer.cert, issuer.key
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := filepath.Join(f.dir, strings.NewReplacer(" ", "-", "(", "", ")", "").Replace(cn))
-	k := ownKey{key: key, cert: cert, keyPath: base + ".key", certPath: base + ".crt"}
-	if err := os.WriteFile(k.keyPath, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: pkcs8}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(k.certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return k
+func (f ownKeys) issued(issuer *testcert.Identity, kind testcert.Kind, cn string, ca bool) *testcert.Identity {
+	f.t.Helper()
+	return testcert.New(f.t, testcert.Template{Name: cn, Kind: kind, Issuer: issuer, CA: ca, Dir: f.dir,
+		Organization: []string{"nix-boot-security tests"}})
 }

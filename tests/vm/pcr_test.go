@@ -4,13 +4,8 @@ package vm
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"debug/pe"
 	"encoding/json"
-	"encoding/pem"
-
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +16,7 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 
@@ -59,7 +55,8 @@ func TestPCR11MeasuredBoot(t *testing.T) {
 	dir := t.TempDir()
 	vmlinuz, _ := kernel(t)
 	key, cert := snakeoil(t)
-	pcrKey := writeRSAKey(t, filepath.Join(dir, "pcr.pem"))
+	pcrKey := filepath.Join(dir, "pcr.pem")
+	testcert.WriteKey(t, pcrKey, testcert.NewKey(t, testcert.RSA2048))
 	ird := buildInitrd(t, dir, initrd.Spec{
 		Marker: pcrMarker,
 		Run:    []string{"/bin/tpmcheck"},
@@ -189,24 +186,6 @@ func predicted(t *testing.T, nixUKI, image string) map[string]string {
 		t.Fatalf("%s: predictions %v", image, m)
 	}
 	return m
-}
-
-// writeRSAKey writes a fresh RSA 2048 key as PKCS#8 PEM, readable by the
-// owner only, and returns its path.
-func writeRSAKey(t *testing.T, path string) string {
-	t.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
 }
 
 // writeSection copies a section's VirtualSize bytes out of a PE image.
