@@ -14,7 +14,6 @@ import (
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/atomicfile"
-	"github.com/nix-boot-security/nix-boot-security/pkg/bootcheck"
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/verity"
 	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
@@ -304,15 +303,6 @@ func runImageOpen(ctx context.Context, env cli.Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, path)
 	return nil
-}
-
-// openStoreImage is the boot check's bootcheck.ImageOpener: the image,
-// hash device, offset, root hash and name come from the signed kernel
-// command line.
-func openStoreImage(ctx context.Context, c bootcheck.Config) (string, error) {
-	return veritydev.Open(veritydev.Options{Image: c.Image,
-		HashPath: veritydev.DefaultHashPath(c.Image, c.HashDevice, c.HashOffset), HashOffset: c.HashOffset,
-		RootHash: c.RootHash, Name: c.Name})
 }
 
 const closeHelp = `Removes the device-mapper device NAME (and /dev/mapper/NAME if open made

@@ -79,7 +79,7 @@ func (s *sectionFlags) spec(pcrpkey []byte) (*uki.Spec, error) {
 		}
 	}
 	if s.closureMan != "" {
-		cpio, param, err := closureManifest(s.closureMan)
+		cpio, param, err := closureManifest(s.closureMan, string(cmdline))
 		if err != nil {
 			return nil, err
 		}

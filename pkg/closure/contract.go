@@ -19,6 +19,10 @@ const (
 	// (relative to its root; /etc/nix-closure-verify/manifest at boot).
 	InitrdDir  = "etc/nix-closure-verify"
 	InitrdPath = InitrdDir + "/manifest"
+	// SettingsPath is where the boot check's settings live beside the
+	// manifest (pkg/bootcheck owns their format): signed with the initrd,
+	// they, not the command line, say what the check does at boot.
+	SettingsPath = InitrdDir + "/settings"
 	// DigestParam is the kernel command line parameter that carries the
 	// manifest's digest.
 	DigestParam = "nix-closure-verify.digest"
@@ -69,20 +73,27 @@ func LoadManifest(path string, want *ManifestDigest) (*Manifest, ManifestDigest,
 }
 
 // InitrdArchive checks manifest bytes and returns the uncompressed cpio
-// archive that puts them at InitrdPath, to be appended to a UKI's initrd
-// (the kernel unpacks concatenated archives in order), and the command line
-// parameter DigestParam=<digest> that ties them to the image (to be added
-// with kcmdline.Append, which proves it survives the kernel's parsing).
-func InitrdArchive(data []byte) (archive []byte, param kcmdline.Param, err error) {
+// archive that puts them at InitrdPath, and settings (when not nil) at
+// SettingsPath, to be appended to a UKI's initrd (the kernel unpacks
+// concatenated archives in order), and the command line parameter
+// DigestParam=<digest> that ties them to the image (to be added with
+// kcmdline.Append, which proves it survives the kernel's parsing). The
+// settings are written as given: bootcheck.InitrdArchive makes and checks
+// them.
+func InitrdArchive(data, settings []byte) (archive []byte, param kcmdline.Param, err error) {
 	if _, err := ParseManifest(data); err != nil {
 		return nil, param, err
 	}
 	var a cpio.Archive
-	for _, step := range []error{
+	steps := []error{
 		a.AddDir("etc", 0o755),
 		a.AddDir(InitrdDir, 0o755),
 		a.AddBytes(InitrdPath, 0o444, data),
-	} {
+	}
+	if settings != nil {
+		steps = append(steps, a.AddBytes(SettingsPath, 0o444, settings))
+	}
+	for _, step := range steps {
 		if step != nil {
 			return nil, param, fmt.Errorf("closure manifest archive: %w", step)
 		}
