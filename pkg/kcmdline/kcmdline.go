@@ -5,7 +5,7 @@
 // quoting, so key="a b" is one word; one quote pair around the value (or
 // around the whole word) is removed, every other quote stays; the first "="
 // after the first byte splits key and value; a bare "--" ends the kernel's
-// parameters (the rest belongs to init).
+// parameters (the rest belongs to init), as does a NUL.
 //
 // The command line of a signed UKI is part of what the firmware verified,
 // but a stub may append words it did not sign (see README: which stub
@@ -116,8 +116,12 @@ func nextArg(s string) (p Param, rest string) {
 }
 
 // Parse splits a command line into the kernel's parameters, in order,
-// stopping at a bare "--" (what follows is init's).
+// stopping at a bare "--" (what follows is init's) and at a NUL (the
+// kernel's command line is a C string: nothing after a NUL reaches it).
 func Parse(cmdline string) []Param {
+	if i := strings.IndexByte(cmdline, 0); i >= 0 {
+		cmdline = cmdline[:i]
+	}
 	var out []Param
 	s := skipSpaces(cmdline)
 	for s != "" {

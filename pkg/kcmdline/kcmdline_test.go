@@ -45,6 +45,8 @@ func TestParseAsKernel(t *testing.T) {
 		{`foo="bar nix-closure-verify.digest=x`, []Param{{Key: "foo", Value: "bar nix-closure-verify.digest=x"}}},
 		{`a -- b=c`, []Param{{Key: "a", Bare: true}}},
 		{`a=-- b`, []Param{{Key: "a", Value: "--"}, {Key: "b", Bare: true}}},
+		// Found by FuzzParseMatchesKernel: the kernel's line is a C string.
+		{"a\x00b c", []Param{{Key: "a", Bare: true}}},
 	}
 	for _, tc := range tests {
 		if got := Parse(tc.line); !reflect.DeepEqual(got, tc.want) {
