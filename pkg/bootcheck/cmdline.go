@@ -2,7 +2,6 @@ package bootcheck
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
 )
@@ -17,13 +16,12 @@ import (
 // for acting on an error in the line itself.
 func CmdlineValues(cmdline string) (v Values, strictest Action, err error) {
 	v = Values{}
-	n := len(Prefix) + 1
 	var firstErr error
 	for _, p := range kcmdline.Parse(cmdline) {
-		if len(p.Key) < n || !kcmdline.SameKey(p.Key[:n], Prefix+".") {
+		key, ours := kcmdline.CutPrefix(p.Key, Prefix)
+		if !ours {
 			continue
 		}
-		key := strings.ReplaceAll(p.Key[n:], "_", "-")
 		if key == "on-failure" && strictness[Action(p.Value)] != 0 {
 			strictest = stricter(strictest, Action(p.Value))
 		}

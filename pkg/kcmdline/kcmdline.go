@@ -156,30 +156,17 @@ func SameKey(a, b string) bool {
 	return true
 }
 
-// Lookup returns the value of the last occurrence of key, as the kernel and
-// systemd let a later word override an earlier one.
-func Lookup(params []Param, key string) (string, bool) {
-	val, found := "", false
-	for _, p := range params {
-		if SameKey(p.Key, key) {
-			val, found = p.Value, true
-		}
-	}
-	return val, found
-}
-
-// WithPrefix returns the parameters whose keys start with prefix+"." (with
-// "-" and "_" equal), the prefix removed and "_" in the rest written "-",
-// later words overriding earlier ones.
-func WithPrefix(params []Param, prefix string) map[string]string {
-	out := map[string]string{}
+// CutPrefix reports whether key is in the namespace prefix ("prefix." with
+// "-" and "_" equal) and returns the rest of it, "_" written "-". There is
+// deliberately no lookup here: a later word overriding an earlier one is
+// the kernel's rule for its own parameters, and the wrong one for a
+// setting a signed line gave (see pkg/bootcheck).
+func CutPrefix(key, prefix string) (rest string, ok bool) {
 	n := len(prefix) + 1
-	for _, p := range params {
-		if len(p.Key) > n && SameKey(p.Key[:n], prefix+".") {
-			out[strings.ReplaceAll(p.Key[n:], "_", "-")] = p.Value
-		}
+	if len(key) < n || !SameKey(key[:n], prefix+".") {
+		return "", false
 	}
-	return out
+	return strings.ReplaceAll(key[n:], "_", "-"), true
 }
 
 // Errors from Append.
