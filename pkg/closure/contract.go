@@ -31,6 +31,9 @@ const (
 	MaxManifestSize = 256 << 20
 )
 
+// ErrNoSettings is returned by InitrdArchive when it is given no settings.
+var ErrNoSettings = errors.New("a closure manifest is embedded only with the boot check's settings")
+
 // ErrDigestMismatch is returned when a manifest's bytes do not have the
 // digest the caller expects.
 var ErrDigestMismatch = errors.New("manifest digest mismatch")
@@ -73,27 +76,28 @@ func LoadManifest(path string, want *ManifestDigest) (*Manifest, ManifestDigest,
 }
 
 // InitrdArchive checks manifest bytes and returns the uncompressed cpio
-// archive that puts them at InitrdPath, and settings (when not nil) at
-// SettingsPath, to be appended to a UKI's initrd (the kernel unpacks
-// concatenated archives in order), and the command line parameter
-// DigestParam=<digest> that ties them to the image (to be added with
-// kcmdline.Append, which proves it survives the kernel's parsing). The
-// settings are written as given: bootcheck.InitrdArchive makes and checks
-// them.
+// archive that puts them at InitrdPath and settings at SettingsPath, to be
+// appended to a UKI's initrd (the kernel unpacks concatenated archives in
+// order), and the command line parameter DigestParam=<digest> that ties
+// them to the image (to be added with kcmdline.Append, which proves it
+// survives the kernel's parsing). The settings are written as given and are
+// required: without them the boot check would take its settings from a
+// command line anyone may extend. Callers get both from
+// bootcheck.InitrdArchive, which makes and checks the settings.
 func InitrdArchive(data, settings []byte) (archive []byte, param kcmdline.Param, err error) {
+	if len(settings) == 0 {
+		return nil, param, ErrNoSettings
+	}
 	if _, err := ParseManifest(data); err != nil {
 		return nil, param, err
 	}
 	var a cpio.Archive
-	steps := []error{
+	for _, step := range []error{
 		a.AddDir("etc", 0o755),
 		a.AddDir(InitrdDir, 0o755),
 		a.AddBytes(InitrdPath, 0o444, data),
-	}
-	if settings != nil {
-		steps = append(steps, a.AddBytes(SettingsPath, 0o444, settings))
-	}
-	for _, step := range steps {
+		a.AddBytes(SettingsPath, 0o444, settings),
+	} {
 		if step != nil {
 			return nil, param, fmt.Errorf("closure manifest archive: %w", step)
 		}
