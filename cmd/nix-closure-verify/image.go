@@ -1,16 +1,13 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 
-	"github.com/nix-boot-security/nix-boot-security/pkg/bootcheck"
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/verity"
-	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
 
 // imageCommand is the "image" group; pkg/cli dispatches its subcommands,
@@ -53,15 +50,6 @@ func rootHashFlag(s string) ([]byte, error) {
 		return nil, cli.Usage(fmt.Errorf("--root-hash: %w", err))
 	}
 	return b, nil
-}
-
-// openStoreImage is the boot check's bootcheck.ImageOpener: the image,
-// hash device, offset, root hash and name come from the signed kernel
-// command line.
-func openStoreImage(ctx context.Context, c bootcheck.Config) (string, error) {
-	return veritydev.Open(veritydev.Options{Image: c.Image,
-		HashPath: veritydev.DefaultHashPath(c.Image, c.HashDevice, c.HashOffset), HashOffset: c.HashOffset,
-		RootHash: c.RootHash, Name: c.Name})
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -44,9 +44,11 @@ checked when read; a malformed one is refused with exit status 2) the
 image carries the closure manifest and its digest, both authenticated by
 the Secure Boot signature and measured into PCR 11:
   - an uncompressed newc cpio holding the directories etc and
-    etc/nix-closure-verify and the file etc/nix-closure-verify/manifest
-    (mode 0444) is appended to .initrd after the --initrd files (the kernel
-    unpacks concatenated archives in order);
+    etc/nix-closure-verify and the files etc/nix-closure-verify/manifest
+    and etc/nix-closure-verify/settings (mode 0444; the settings are the
+    nix-closure-verify.* words of --cmdline and the digest, and decide what
+    the boot check does) is appended to .initrd after the --initrd files
+    (the kernel unpacks concatenated archives in order);
   - " nix-closure-verify.digest=sha256:<hex of SHA-256 of FILE>" is appended
     to .cmdline (trailing white space of --cmdline is dropped first; without
     --cmdline the parameter alone is the command line).
@@ -79,7 +81,7 @@ func (s *sectionFlags) spec(pcrpkey []byte) (*uki.Spec, error) {
 		}
 	}
 	if s.closureMan != "" {
-		cpio, param, err := closureManifest(s.closureMan)
+		cpio, param, err := closureManifest(s.closureMan, string(cmdline))
 		if err != nil {
 			return nil, err
 		}

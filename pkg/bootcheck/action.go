@@ -1,28 +1,46 @@
 package bootcheck
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"time"
 
+	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 	"golang.org/x/sys/unix"
 )
 
-// Machine is what a failure action needs of the system, so tests can run
-// the actions without powering anything off.
+// Machine is what the boot check needs of the system: the failure actions
+// and setting up a dm-verity device, so tests can run every branch without
+// powering anything off or touching device-mapper.
 type Machine interface {
 	PowerOff() error
 	Shell() error
+	OpenVerity(veritydev.Options) (string, error)
 }
 
 // RealMachine acts on the running system.
 type RealMachine struct{ Console *os.File }
 
+// ErrNotInitrd is returned by RealMachine.PowerOff outside an initrd.
+var ErrNotInitrd = errors.New("the root file system is not an initrd's (ramfs or tmpfs): not powering off")
+
 // PowerOff syncs and powers the machine off (reboot(2)); it needs
-// CAP_SYS_BOOT, which an initrd has.
+// CAP_SYS_BOOT, which an initrd has. It refuses when / is not an initrd's
+// ramfs or tmpfs, so that running the command by hand (or in a test, as
+// root) never powers off a running system; the boot check then reports
+// the failure with exit status 1.
 func (m RealMachine) PowerOff() error {
+	var st unix.Statfs_t
+	if err := unix.Statfs("/", &st); err != nil {
+		return fmt.Errorf("statfs /: %w", err)
+	}
+	if st.Type != unix.RAMFS_MAGIC && st.Type != unix.TMPFS_MAGIC {
+		return ErrNotInitrd
+	}
+	time.Sleep(100 * time.Millisecond) // let the console drain
 	unix.Sync()
 	return unix.Reboot(unix.LINUX_REBOOT_CMD_POWER_OFF)
 }
@@ -34,30 +52,52 @@ func (m RealMachine) Shell() error {
 	return cmd.Run()
 }
 
-// Fail reports err on the console and carries out the action. It returns
-// nil when the boot may continue (warn, or a shell that exited), and an
-// error when it may not (halt that could not power off, fail).
-func Fail(action Action, err error, console io.Writer, m Machine) error {
+// OpenVerity sets up the verity device (pkg/veritydev).
+func (m RealMachine) OpenVerity(o veritydev.Options) (string, error) { return veritydev.Open(o) }
+
+// StopError is what Boot returns when the boot may not go on. Its message
+// does not repeat the failure, which is already on the console.
+type StopError struct {
+	Action  Action
+	Err     error // the failure
+	Machine error // the action itself failed (power off, shell), or nil
+}
+
+func (e *StopError) Error() string {
+	if e.Machine != nil {
+		return fmt.Sprintf("boot stopped (on-failure=%s); %s failed: %v", e.Action, e.Action, e.Machine)
+	}
+	return fmt.Sprintf("boot stopped (on-failure=%s)", e.Action)
+}
+
+func (e *StopError) Unwrap() []error {
+	if e.Machine != nil {
+		return []error{e.Err, e.Machine}
+	}
+	return []error{e.Err}
+}
+
+const banner = "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
+
+// act reports err on the console, once, and carries out the action. It
+// returns nil when the boot may go on (warn, or a shell that exited
+// cleanly), and a *StopError when it may not.
+func act(action Action, err error, console io.Writer, m Machine) error {
 	fmt.Fprintf(console, "%s: %v\n", Prefix, err)
 	switch action {
 	case ActionWarn:
-		banner := "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
 		fmt.Fprintf(console, "%s\n%s: WARNING: the store could not be verified; booting anyway (on-failure=warn)\n%s\n", banner, Prefix, banner)
 		return nil
 	case ActionShell:
 		fmt.Fprintf(console, "%s: starting an emergency shell; the boot continues when it exits\n", Prefix)
 		if serr := m.Shell(); serr != nil {
-			return fmt.Errorf("emergency shell: %v (after: %w)", serr, err)
+			return &StopError{Action: action, Err: err, Machine: serr}
 		}
 		return nil
 	case ActionFail:
-		return err
+		return &StopError{Action: action, Err: err}
 	default:
 		fmt.Fprintf(console, "%s: boot stopped; powering off\n", Prefix)
-		time.Sleep(100 * time.Millisecond) // let the console drain
-		if perr := m.PowerOff(); perr != nil {
-			return fmt.Errorf("power off: %v (after: %w)", perr, err)
-		}
-		return err
+		return &StopError{Action: ActionHalt, Err: err, Machine: m.PowerOff()}
 	}
 }

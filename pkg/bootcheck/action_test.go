@@ -5,33 +5,67 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
 
-type fakeMachine struct{ poweredOff, shell int }
+// fakeMachine records what the check asked of the machine.
+type fakeMachine struct {
+	poweredOff, shell           int
+	opened                      []veritydev.Options
+	powerErr, shellErr, openErr error
+}
 
-func (f *fakeMachine) PowerOff() error { f.poweredOff++; return nil }
-func (f *fakeMachine) Shell() error    { f.shell++; return nil }
+func (f *fakeMachine) PowerOff() error { f.poweredOff++; return f.powerErr }
+func (f *fakeMachine) Shell() error    { f.shell++; return f.shellErr }
+func (f *fakeMachine) OpenVerity(o veritydev.Options) (string, error) {
+	f.opened = append(f.opened, o)
+	if f.openErr != nil {
+		return "", f.openErr
+	}
+	return "/dev/mapper/" + o.Name, nil
+}
 
-func TestFailActions(t *testing.T) {
-	boom := errors.New("boom")
+func TestActions(t *testing.T) {
+	boom := errors.New("boom: the store differs")
+	machineErr := errors.New("operation not permitted")
 	cases := []struct {
 		action        Action
-		wantErr       bool
+		machine       fakeMachine
+		stop          bool
 		poweroff, sh  int
 		consoleSubstr string
 	}{
-		{ActionHalt, true, 1, 0, "boot stopped"},
-		{ActionWarn, false, 0, 0, "WARNING"},
-		{ActionShell, false, 0, 1, "emergency shell"},
-		{ActionFail, true, 0, 0, "boom"},
+		{ActionHalt, fakeMachine{}, true, 1, 0, "boot stopped; powering off"},
+		{ActionHalt, fakeMachine{powerErr: machineErr}, true, 1, 0, "boot stopped; powering off"},
+		{ActionWarn, fakeMachine{}, false, 0, 0, "WARNING"},
+		{ActionShell, fakeMachine{}, false, 0, 1, "emergency shell"},
+		{ActionShell, fakeMachine{shellErr: machineErr}, true, 0, 1, "emergency shell"},
+		{ActionFail, fakeMachine{}, true, 0, 0, "boom"},
 	}
 	for _, c := range cases {
 		var console bytes.Buffer
-		m := &fakeMachine{}
-		err := Fail(c.action, boom, &console, m)
-		if (err != nil) != c.wantErr || m.poweredOff != c.poweroff || m.shell != c.sh ||
-			!strings.Contains(console.String(), c.consoleSubstr) || !strings.Contains(console.String(), "boom") {
+		m := c.machine
+		err := act(c.action, boom, &console, &m)
+		if (err != nil) != c.stop || m.poweredOff != c.poweroff || m.shell != c.sh ||
+			!strings.Contains(console.String(), c.consoleSubstr) {
 			t.Errorf("%s: err %v, machine %+v, console %q", c.action, err, m, console.String())
+			continue
+		}
+		// The failure is printed once, on the console; the returned error
+		// does not repeat it (round 1: with fail it was printed twice).
+		if n := strings.Count(console.String(), boom.Error()); n != 1 {
+			t.Errorf("%s: failure printed %d times: %q", c.action, n, console.String())
+		}
+		if err == nil {
+			continue
+		}
+		var stop *StopError
+		if !errors.As(err, &stop) || !errors.Is(err, boom) || strings.Contains(err.Error(), boom.Error()) {
+			t.Errorf("%s: returned %v", c.action, err)
+		}
+		if (c.machine.powerErr != nil || c.machine.shellErr != nil) != errors.Is(err, machineErr) {
+			t.Errorf("%s: machine error not reachable in %v", c.action, err)
 		}
 	}
 }

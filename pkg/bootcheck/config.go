@@ -2,13 +2,13 @@ package bootcheck
 
 import (
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
-	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
 )
 
 // Prefix is the namespace of our kernel command line parameters.
@@ -25,16 +25,40 @@ const (
 	ActionFail  Action = "fail"
 )
 
+// strictness orders the actions: halt stops the boot for good, fail lets
+// the caller decide, shell hands the machine to whoever is at the console,
+// warn boots anyway. A command line may only move towards halt.
+var strictness = map[Action]int{ActionWarn: 1, ActionShell: 2, ActionFail: 3, ActionHalt: 4}
+
+// stricter returns the stricter of two actions (halt when neither is known).
+func stricter(a, b Action) Action {
+	if strictness[b] > strictness[a] {
+		a = b
+	}
+	if strictness[a] == 0 {
+		return ActionHalt
+	}
+	return a
+}
+
 // Defaults.
 const (
-	DefaultManifest = "/etc/nix-closure-verify/manifest"
+	DefaultManifest = "/" + closure.InitrdPath
 	DefaultRoot     = "/sysroot"
 	DefaultName     = "nix-store"
 )
 
-// Config is what the command line asks for.
+// Errors a configuration can fail with; each is wrapped with the
+// parameter it is about.
+var (
+	ErrUnknownParam = errors.New("unknown parameter")
+	ErrBadValue     = errors.New("malformed value")
+	ErrConflict     = errors.New("set twice with different values")
+	ErrInconsistent = errors.New("inconsistent settings")
+)
+
+// Config is what the check does at boot.
 type Config struct {
-	Enabled    bool // any of our parameters present
 	Store      bool // check the store against the manifest
 	Manifest   string
 	Digest     *closure.ManifestDigest
@@ -48,92 +72,144 @@ type Config struct {
 	OnFailure  Action
 }
 
-var knownKeys = map[string]bool{
-	"manifest": true, "digest": true, "root": true, "store": true, "image": true, "hash-device": true,
-	"hash-offset": true, "root-hash": true, "name": true, "on-failure": true, "jobs": true,
+// defaults are the values of the keys that have one, written as a
+// parameter would give them, so a command line word can be compared with
+// the value the signed settings leave in place.
+var defaults = map[string]string{
+	"manifest": DefaultManifest, "root": DefaultRoot, "store": "on", "name": DefaultName,
+	"hash-offset": "0", "on-failure": string(ActionHalt),
 }
 
-// ParseConfig reads our parameters from a kernel command line. The failure
-// action is parsed first, so that even a config error can be acted on as
-// the command line asked.
-func ParseConfig(cmdline string) (Config, error) {
-	p := kcmdline.WithPrefix(kcmdline.Parse(cmdline), Prefix)
-	c := Config{Enabled: len(p) > 0, Store: true, Manifest: DefaultManifest, Root: DefaultRoot,
-		Name: DefaultName, OnFailure: ActionHalt}
-	if v, ok := p["on-failure"]; ok {
-		switch a := Action(v); a {
-		case ActionHalt, ActionWarn, ActionShell, ActionFail:
-			c.OnFailure = a
-		default:
-			return c, fmt.Errorf("%s.on-failure=%q: not one of halt, warn, shell, fail", Prefix, v)
+// setters parse one key's value into a Config. Every key we know is here.
+var setters = map[string]func(c *Config, v string) error{
+	"manifest": func(c *Config, v string) error {
+		if !strings.HasPrefix(v, "/") {
+			return fmt.Errorf("%w: expected an absolute path inside the initrd", ErrBadValue)
 		}
-	}
-	var unknown []string
-	for k := range p {
-		if !knownKeys[k] {
-			unknown = append(unknown, Prefix+"."+k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return c, fmt.Errorf("unknown kernel parameter %s", strings.Join(unknown, ", "))
-	}
-	if v, ok := p["manifest"]; ok {
 		c.Manifest = v
-	}
-	if v, ok := p["root"]; ok {
-		c.Root = v
-	}
-	if v, ok := p["name"]; ok {
-		if v == "" || strings.ContainsAny(v, "/ ") || len(v) > 127 {
-			return c, fmt.Errorf("%s.name=%q: not a device-mapper name", Prefix, v)
+		return nil
+	},
+	"digest": func(c *Config, v string) error {
+		d, err := closure.ParseDigest(v)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadValue, err)
 		}
-		c.Name = v
-	}
-	if v, ok := p["store"]; ok {
+		c.Digest = &d
+		return nil
+	},
+	"root": func(c *Config, v string) error {
+		if !strings.HasPrefix(v, "/") {
+			return fmt.Errorf("%w: expected an absolute path", ErrBadValue)
+		}
+		c.Root = v
+		return nil
+	},
+	"store": func(c *Config, v string) error {
 		switch v {
 		case "on":
+			c.Store = true
 		case "off":
 			c.Store = false
 		default:
-			return c, fmt.Errorf("%s.store=%q: expected on or off", Prefix, v)
+			return fmt.Errorf("%w: expected on or off", ErrBadValue)
 		}
-	}
-	if v, ok := p["digest"]; ok {
-		d, err := closure.ParseDigest(v)
-		if err != nil {
-			return c, fmt.Errorf("%s.digest: %v", Prefix, err)
-		}
-		c.Digest = &d
-	}
-	if v, ok := p["jobs"]; ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return c, fmt.Errorf("%s.jobs=%q: expected a positive number", Prefix, v)
-		}
-		c.Jobs = n
-	}
-	c.Image = p["image"]
-	c.HashDevice = p["hash-device"]
-	if v, ok := p["hash-offset"]; ok {
+		return nil
+	},
+	"image":       func(c *Config, v string) error { return nonEmpty(&c.Image, v) },
+	"hash-device": func(c *Config, v string) error { return nonEmpty(&c.HashDevice, v) },
+	"hash-offset": func(c *Config, v string) error {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
-			return c, fmt.Errorf("%s.hash-offset=%q: expected a byte count", Prefix, v)
+			return fmt.Errorf("%w: expected a byte count", ErrBadValue)
 		}
 		c.HashOffset = n
-	}
-	if v, ok := p["root-hash"]; ok {
+		return nil
+	},
+	"root-hash": func(c *Config, v string) error {
 		h, err := hex.DecodeString(v)
 		if err != nil || len(h) != 32 {
-			return c, fmt.Errorf("%s.root-hash: expected 64 hex digits (sha256), got %d characters", Prefix, len(v))
+			return fmt.Errorf("%w: expected 64 hex digits (sha256), got %d characters", ErrBadValue, len(v))
 		}
 		c.RootHash = h
+		return nil
+	},
+	"name": func(c *Config, v string) error {
+		if v == "" || v == "." || v == ".." || strings.ContainsAny(v, "/ ") || len(v) > 127 {
+			return fmt.Errorf("%w: not a device-mapper name", ErrBadValue)
+		}
+		c.Name = v
+		return nil
+	},
+	"on-failure": func(c *Config, v string) error {
+		a := Action(v)
+		if strictness[a] == 0 {
+			return fmt.Errorf("%w: not one of halt, warn, shell, fail", ErrBadValue)
+		}
+		c.OnFailure = a
+		return nil
+	},
+	"jobs": func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4096 {
+			return fmt.Errorf("%w: expected a number of workers from 1 to 4096", ErrBadValue)
+		}
+		c.Jobs = n
+		return nil
+	},
+}
+
+// nonEmpty sets a device path, which may not be empty.
+func nonEmpty(dst *string, v string) error {
+	if v == "" {
+		return fmt.Errorf("%w: empty", ErrBadValue)
 	}
-	if c.Image != "" && c.RootHash == nil {
-		return c, fmt.Errorf("%s.image is set but %s.root-hash is not", Prefix, Prefix)
+	*dst = v
+	return nil
+}
+
+// Values are settings by key (without the prefix, "-" between words), as
+// the settings file and the command line give them.
+type Values map[string]string
+
+// keys returns the keys in byte order, so that errors and files come out
+// the same every time.
+func (v Values) keys() []string {
+	ks := make([]string, 0, len(v))
+	for k := range v {
+		ks = append(ks, k)
 	}
-	if c.Image == "" && (c.RootHash != nil || c.HashDevice != "") {
-		return c, fmt.Errorf("%s.root-hash or hash-device given without %s.image", Prefix, Prefix)
+	sort.Strings(ks)
+	return ks
+}
+
+// action returns the failure action the values ask for, when valid.
+func (v Values) action() (Action, bool) {
+	a := Action(v["on-failure"])
+	return a, strictness[a] != 0
+}
+
+// Config validates the values and returns the configuration they make,
+// defaults filled in. The failure action is set first, so that even a
+// configuration error can be acted on as asked.
+func (v Values) Config() (Config, error) {
+	c := Config{Store: true, Manifest: DefaultManifest, Root: DefaultRoot, Name: DefaultName, OnFailure: ActionHalt}
+	if a, ok := v.action(); ok {
+		c.OnFailure = a
+	}
+	for _, k := range v.keys() {
+		set, ok := setters[k]
+		if !ok {
+			return c, fmt.Errorf("%w %s.%s", ErrUnknownParam, Prefix, k)
+		}
+		if err := set(&c, v[k]); err != nil {
+			return c, fmt.Errorf("%s.%s=%q: %w", Prefix, k, v[k], err)
+		}
+	}
+	switch {
+	case c.Image != "" && c.RootHash == nil:
+		return c, fmt.Errorf("%w: %s.image is set but %s.root-hash is not", ErrInconsistent, Prefix, Prefix)
+	case c.Image == "" && (c.RootHash != nil || c.HashDevice != "" || v["hash-offset"] != ""):
+		return c, fmt.Errorf("%w: %s.root-hash, hash-device or hash-offset given without %s.image", ErrInconsistent, Prefix, Prefix)
 	}
 	return c, nil
 }

@@ -5,51 +5,135 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/progress"
+	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
 
-// ImageOpener sets up a dm-verity device for the configured image and
-// returns its path (/dev/mapper/NAME). It must refuse a root hash that does
-// not match the hash tree.
-type ImageOpener func(ctx context.Context, c Config) (string, error)
-
-// ErrFailed is wrapped by the error Run returns when a check failed.
+// ErrFailed is wrapped by the error of every check that failed.
 var ErrFailed = errors.New("boot check failed")
 
-// Run performs the configured checks, writing what it finds to console:
-// every problem on its own line, then one summary line.
-func Run(ctx context.Context, c Config, openImage ImageOpener, console io.Writer) error {
-	if c.Image != "" {
-		start := time.Now()
-		dev, err := openImage(ctx, c)
-		if err != nil {
-			return fmt.Errorf("%w: store image %s: %v", ErrFailed, c.Image, err)
-		}
-		fmt.Fprintf(console, "%s: store image %s opened through dm-verity as %s (root hash checked, every block verified on read) in %.2f s\n",
-			Prefix, c.Image, dev, time.Since(start).Seconds())
+// maxCmdlineSize bounds the read of the command line file; the kernel's
+// is at most a few KiB on every architecture.
+const maxCmdlineSize = 64 << 10
+
+// Env is where the boot check reads and acts. The zero paths are the real
+// ones.
+type Env struct {
+	CmdlinePath string // the kernel command line ("" means /proc/cmdline)
+	InitrdRoot  string // the initrd's root: settings and manifest are under it ("" means /)
+	Console     io.Writer
+	Machine     Machine
+}
+
+// Boot is the whole boot check: it reads the signed settings and the
+// command line, decides what to check, opens the store image, checks the
+// store, prints every outcome on the console and, on failure, carries out
+// the failure action. It returns nil when the boot may go on and a
+// *StopError when it may not.
+func Boot(ctx context.Context, e Env) error {
+	if e.CmdlinePath == "" {
+		e.CmdlinePath = "/proc/cmdline"
 	}
-	if c.Store {
-		if err := checkStore(ctx, c, console); err != nil {
-			return err
-		}
+	if e.InitrdRoot == "" {
+		e.InitrdRoot = "/"
+	}
+	c, notes, err := e.decide()
+	for _, n := range notes {
+		fmt.Fprintln(e.Console, n)
+	}
+	if err == nil {
+		err = e.run(ctx, c)
+	}
+	if err != nil {
+		return act(c.OnFailure, err, e.Console, e.Machine)
 	}
 	return nil
 }
 
-func checkStore(ctx context.Context, c Config, console io.Writer) error {
-	m, _, err := closure.LoadManifest(c.Manifest, c.Digest)
+func (e Env) decide() (Config, []string, error) {
+	halt := Config{OnFailure: ActionHalt}
+	cmdline, err := readBounded(e.CmdlinePath, maxCmdlineSize)
+	if err != nil {
+		// Without the command line nothing is known; stop, as the default
+		// action would.
+		return halt, nil, fmt.Errorf("reading the kernel command line: %w", err)
+	}
+	settings, err := e.readSettings()
+	if err != nil {
+		return halt, nil, err
+	}
+	return Decide(settings, string(cmdline))
+}
+
+// readSettings returns the signed settings, or nil when the initrd has none.
+func (e Env) readSettings() (Values, error) {
+	path := filepath.Join(e.InitrdRoot, closure.SettingsPath)
+	data, err := readBounded(path, MaxSettingsSize)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("settings: %w", err)
+	}
+	v, err := ParseSettings(data)
+	if err != nil {
+		return nil, fmt.Errorf("settings %s: %w", path, err)
+	}
+	return v, nil
+}
+
+// readBounded reads a regular file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if int64(len(data)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return data, nil
+}
+
+func (e Env) run(ctx context.Context, c Config) error {
+	if c.Image != "" {
+		start := time.Now()
+		dev, err := e.Machine.OpenVerity(veritydev.Options{Image: c.Image,
+			HashPath: veritydev.DefaultHashPath(c.Image, c.HashDevice, c.HashOffset), HashOffset: c.HashOffset,
+			RootHash: c.RootHash, Name: c.Name})
+		if err != nil {
+			return fmt.Errorf("%w: store image %s: %w", ErrFailed, c.Image, err)
+		}
+		fmt.Fprintf(e.Console, "%s: store image %s opened through dm-verity as %s (root hash checked, every block verified on read) in %.2f s\n",
+			Prefix, c.Image, dev, time.Since(start).Seconds())
+	}
+	if c.Store {
+		return e.checkStore(ctx, c)
+	}
+	return nil
+}
+
+func (e Env) checkStore(ctx context.Context, c Config) error {
+	m, _, err := closure.LoadManifest(filepath.Join(e.InitrdRoot, c.Manifest), c.Digest)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	rep, err := closure.Check(ctx, m, closure.CheckOptions{Root: c.Root, Jobs: c.Jobs, Metadata: closure.AllMetadataChecks})
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrFailed, err)
+		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}
 	for _, p := range rep.Problems {
-		fmt.Fprintf(console, "%s: FAILED %s\n", Prefix, p)
+		fmt.Fprintf(e.Console, "%s: FAILED %s\n", Prefix, p)
 	}
 	volume := fmt.Sprintf("%s in %.2f s", progress.Bytes(rep.Bytes), rep.Duration.Seconds())
 	if !rep.OK() {
@@ -60,6 +144,6 @@ func checkStore(ctx context.Context, c Config, console io.Writer) error {
 		return fmt.Errorf("%w: %d of %d store paths differ from the manifest (%s); checked %s",
 			ErrFailed, rep.FailedPaths(), rep.Paths, problems, volume)
 	}
-	fmt.Fprintf(console, "%s: store ok: %d paths, %s\n", Prefix, rep.Paths, volume)
+	fmt.Fprintf(e.Console, "%s: store ok: %d paths, %s\n", Prefix, rep.Paths, volume)
 	return nil
 }

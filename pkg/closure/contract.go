@@ -19,6 +19,10 @@ const (
 	// (relative to its root; /etc/nix-closure-verify/manifest at boot).
 	InitrdDir  = "etc/nix-closure-verify"
 	InitrdPath = InitrdDir + "/manifest"
+	// SettingsPath is where the boot check's settings live beside the
+	// manifest (pkg/bootcheck owns their format): signed with the initrd,
+	// they, not the command line, say what the check does at boot.
+	SettingsPath = InitrdDir + "/settings"
 	// DigestParam is the kernel command line parameter that carries the
 	// manifest's digest.
 	DigestParam = "nix-closure-verify.digest"
@@ -26,6 +30,9 @@ const (
 	// real manifest is about 150 bytes a store path.
 	MaxManifestSize = 256 << 20
 )
+
+// ErrNoSettings is returned by InitrdArchive when it is given no settings.
+var ErrNoSettings = errors.New("a closure manifest is embedded only with the boot check's settings")
 
 // ErrDigestMismatch is returned when a manifest's bytes do not have the
 // digest the caller expects.
@@ -69,11 +76,18 @@ func LoadManifest(path string, want *ManifestDigest) (*Manifest, ManifestDigest,
 }
 
 // InitrdArchive checks manifest bytes and returns the uncompressed cpio
-// archive that puts them at InitrdPath, to be appended to a UKI's initrd
-// (the kernel unpacks concatenated archives in order), and the command line
-// parameter DigestParam=<digest> that ties them to the image (to be added
-// with kcmdline.Append, which proves it survives the kernel's parsing).
-func InitrdArchive(data []byte) (archive []byte, param kcmdline.Param, err error) {
+// archive that puts them at InitrdPath and settings at SettingsPath, to be
+// appended to a UKI's initrd (the kernel unpacks concatenated archives in
+// order), and the command line parameter DigestParam=<digest> that ties
+// them to the image (to be added with kcmdline.Append, which proves it
+// survives the kernel's parsing). The settings are written as given and are
+// required: without them the boot check would take its settings from a
+// command line anyone may extend. Callers get both from
+// bootcheck.InitrdArchive, which makes and checks the settings.
+func InitrdArchive(data, settings []byte) (archive []byte, param kcmdline.Param, err error) {
+	if len(settings) == 0 {
+		return nil, param, ErrNoSettings
+	}
 	if _, err := ParseManifest(data); err != nil {
 		return nil, param, err
 	}
@@ -82,6 +96,7 @@ func InitrdArchive(data []byte) (archive []byte, param kcmdline.Param, err error
 		a.AddDir("etc", 0o755),
 		a.AddDir(InitrdDir, 0o755),
 		a.AddBytes(InitrdPath, 0o444, data),
+		a.AddBytes(SettingsPath, 0o444, settings),
 	} {
 		if step != nil {
 			return nil, param, fmt.Errorf("closure manifest archive: %w", step)

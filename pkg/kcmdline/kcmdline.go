@@ -5,7 +5,7 @@
 // quoting, so key="a b" is one word; one quote pair around the value (or
 // around the whole word) is removed, every other quote stays; the first "="
 // after the first byte splits key and value; a bare "--" ends the kernel's
-// parameters (the rest belongs to init).
+// parameters (the rest belongs to init), as does a NUL.
 //
 // The command line of a signed UKI is part of what the firmware verified,
 // but a stub may append words it did not sign (see README: which stub
@@ -116,8 +116,12 @@ func nextArg(s string) (p Param, rest string) {
 }
 
 // Parse splits a command line into the kernel's parameters, in order,
-// stopping at a bare "--" (what follows is init's).
+// stopping at a bare "--" (what follows is init's) and at a NUL (the
+// kernel's command line is a C string: nothing after a NUL reaches it).
 func Parse(cmdline string) []Param {
+	if i := strings.IndexByte(cmdline, 0); i >= 0 {
+		cmdline = cmdline[:i]
+	}
 	var out []Param
 	s := skipSpaces(cmdline)
 	for s != "" {
@@ -152,30 +156,17 @@ func SameKey(a, b string) bool {
 	return true
 }
 
-// Lookup returns the value of the last occurrence of key, as the kernel and
-// systemd let a later word override an earlier one.
-func Lookup(params []Param, key string) (string, bool) {
-	val, found := "", false
-	for _, p := range params {
-		if SameKey(p.Key, key) {
-			val, found = p.Value, true
-		}
-	}
-	return val, found
-}
-
-// WithPrefix returns the parameters whose keys start with prefix+"." (with
-// "-" and "_" equal), the prefix removed and "_" in the rest written "-",
-// later words overriding earlier ones.
-func WithPrefix(params []Param, prefix string) map[string]string {
-	out := map[string]string{}
+// CutPrefix reports whether key is in the namespace prefix ("prefix." with
+// "-" and "_" equal) and returns the rest of it, "_" written "-". There is
+// deliberately no lookup here: a later word overriding an earlier one is
+// the kernel's rule for its own parameters, and the wrong one for a
+// setting a signed line gave (see pkg/bootcheck).
+func CutPrefix(key, prefix string) (rest string, ok bool) {
 	n := len(prefix) + 1
-	for _, p := range params {
-		if len(p.Key) > n && SameKey(p.Key[:n], prefix+".") {
-			out[strings.ReplaceAll(p.Key[n:], "_", "-")] = p.Value
-		}
+	if len(key) < n || !SameKey(key[:n], prefix+".") {
+		return "", false
 	}
-	return out
+	return strings.ReplaceAll(key[n:], "_", "-"), true
 }
 
 // Errors from Append.

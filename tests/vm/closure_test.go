@@ -42,6 +42,13 @@ func bootScript(mount string) []byte {
 	return []byte("mkdir -p /sysroot\n" + mount + "\n/bin/nix-closure-verify boot\necho " + continuesMarker + "\n")
 }
 
+// appendedScript is bootScript with words appended to the command line the
+// check reads, after the signed ones.
+func appendedScript(mount, words string) []byte {
+	return []byte("mkdir -p /sysroot\n" + mount + "\nprintf '%s " + words + "\\n' \"$(cat /proc/cmdline)\" > /appended-cmdline\n" +
+		"/bin/nix-closure-verify boot --cmdline /appended-cmdline\necho " + continuesMarker + "\n")
+}
+
 func TestClosureCheckAtBoot(t *testing.T) {
 	harness.NeedTools(t, stub, "go", "mkfs.ext4")
 	harness.NeedVMTools(t, harness.FirmwareSecureBoot)
@@ -86,16 +93,32 @@ func TestClosureCheckAtBoot(t *testing.T) {
 			{Name: "boot-check.sh", Data: bootScript("mount -o ro /dev/vda /sysroot"), Perm: 0o755},
 		},
 	})
-	uki := func(name, params string) string {
+	// The same initrd, but the check reads the command line with a word
+	// appended after the signed ones, as a stub's SMBIOS or addon
+	// extension would append it (Debian 12's stub has neither).
+	appendIrd := buildInitrd(t, t.TempDir(), initrd.Spec{
+		ModulesDir: modulesDir,
+		Modules:    strings.Fields(storeDiskModules),
+		Run:        []string{"/bin/sh", "/boot-check.sh"},
+		Files: []initrd.File{
+			{Name: "bin/nix-closure-verify", HostPath: ncv, Perm: 0o755},
+			{Name: "boot-check.sh", Data: appendedScript("mount -o ro /dev/vda /sysroot", "nix-closure-verify.store=off"), Perm: 0o755},
+		},
+	})
+	build := func(name, initrd, line string, args ...string) string {
 		out := filepath.Join(dir, name)
-		run(t, nixUKI, "build", "--stub", stub, "--linux", vmlinuz, "--initrd", ird,
-			"--cmdline", cmdline+" nix-closure-verify.root=/sysroot"+params,
-			"--os-release", "@"+osRelease(t, dir), "--closure-manifest", manifest,
-			"--secureboot-private-key", key, "--secureboot-certificate", cert, "--output", out)
+		run(t, nixUKI, append([]string{"build", "--stub", stub, "--linux", vmlinuz, "--initrd", initrd,
+			"--cmdline", line, "--os-release", "@" + osRelease(t, dir),
+			"--secureboot-private-key", key, "--secureboot-certificate", cert, "--output", out}, args...)...)
 		return out
+	}
+	uki := func(name, params string) string {
+		return build(name, ird, cmdline+" nix-closure-verify.root=/sysroot"+params, "--closure-manifest", manifest)
 	}
 	image := uki("uki.efi", "")
 	warnImage := uki("uki-warn.efi", " nix-closure-verify.on-failure=warn")
+	appendImage := build("uki-append.efi", appendIrd, cmdline+" nix-closure-verify.root=/sysroot", "--closure-manifest", manifest)
+	bareImage := build("uki-bare.efi", ird, cmdline)
 
 	t.Run("pristine store: the check passes and the boot goes on", func(t *testing.T) {
 		t.Parallel()
@@ -143,6 +166,22 @@ func TestClosureCheckAtBoot(t *testing.T) {
 		}
 	})
 
+	// Issue 8: the signed settings decide; a word appended after the signed
+	// command line cannot turn the check off.
+	t.Run("store=off appended to the command line: refused, the boot stops", func(t *testing.T) {
+		t.Parallel()
+		bootStops(t, appendImage, tampered,
+			regexp.MustCompile(`^nix-closure-verify: settings from the signed initrd$`),
+			regexp.MustCompile(`^nix-closure-verify: nix-closure-verify\.store="off": the command line may make the check stricter, never weaker`))
+	})
+
+	// Issue 8: no parameters and no settings is not a pass.
+	t.Run("no parameters and no settings: the boot stops", func(t *testing.T) {
+		t.Parallel()
+		bootStops(t, bareImage, pristine,
+			regexp.MustCompile(`^nix-closure-verify: no signed settings and no nix-closure-verify\.\* parameters`))
+	})
+
 	t.Run("digest on the command line changed: the firmware refuses", func(t *testing.T) {
 		t.Parallel()
 		changed := filepath.Join(t.TempDir(), "uki.efi")
@@ -163,6 +202,25 @@ func TestClosureCheckAtBoot(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+}
+
+// bootStops boots image with disk, waits for each line, then for the boot
+// to stop (power off) without going on.
+func bootStops(t *testing.T, image, disk string, lines ...*regexp.Regexp) {
+	t.Helper()
+	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, image), Disks: []string{disk}, ReadOnlyDisks: true})
+	ctx := context.Background()
+	for _, re := range append(lines, bootStoppedRE) {
+		if _, err := vm.WaitFor(ctx, re); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := vm.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(vm.Console.Log(), continuesMarker) {
+		t.Fatal("the boot went on")
+	}
 }
 
 // storeDisk makes an ext4 image holding the closure under nix/store, with
