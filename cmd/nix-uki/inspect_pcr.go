@@ -71,7 +71,7 @@ func inspectPCR(f *pe.File, info *uki.Info, banks []measure.Bank, phases []measu
 		}
 		sig = &parsed
 	}
-	pred, err := predictImage(f, info.StubVersion, banks, phases)
+	pred, err := predictImage(f, info.Stub, banks, phases)
 	if err != nil {
 		pi.Error = err.Error()
 		return pi, nil

@@ -13,20 +13,10 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
-// stubRules returns the measuring rules of a stub from the version
-// uki.StubVersion reports ("systemd-stub 252.39-1~deb12u2").
-func stubRules(version string) (measure.Rules, error) {
-	if version == "" {
-		return measure.Rules{}, fmt.Errorf("the stub has no .sdmagic version: %w", measure.ErrNoStubVersion)
-	}
-	// RulesFor takes the .sdmagic text itself, which names the stub.
-	return measure.RulesFor("#### LoaderInfo: " + version + " ####")
-}
-
 // predictSpec predicts PCR 11 for the image spec describes. Sections are
 // streamed from their files, so memory does not grow with their size.
 func predictSpec(spec *uki.Spec, banks []measure.Bank, phases []measure.Phase) (*measure.Prediction, error) {
-	rules, err := stubRules(spec.StubVersion())
+	rules, err := measure.RulesForStub(spec.StubInfo())
 	if err != nil {
 		return nil, cli.Usage(err)
 	}
@@ -54,8 +44,8 @@ func predictSpec(spec *uki.Spec, banks []measure.Bank, phases []measure.Phase) (
 
 // predictImage predicts PCR 11 for an existing image: the sections its
 // stub measures, VirtualSize bytes each, as the loader maps them.
-func predictImage(f *pe.File, stubVersion string, banks []measure.Bank, phases []measure.Phase) (*measure.Prediction, error) {
-	rules, err := stubRules(stubVersion)
+func predictImage(f *pe.File, stub uki.StubInfo, banks []measure.Bank, phases []measure.Phase) (*measure.Prediction, error) {
+	rules, err := measure.RulesForStub(stub)
 	if err != nil {
 		return nil, err
 	}

@@ -20,6 +20,7 @@ type Info struct {
 	Uname       string          `json:"uname,omitempty"`
 	SBAT        string          `json:"sbat,omitempty"`
 	StubVersion string          `json:"stub_version,omitempty"`
+	Stub        StubInfo        `json:"-"`
 	Signatures  []SignatureInfo `json:"signatures"`
 	// UKI tells whether systemd-stub would boot this as a UKI; Problems
 	// says why not (or what it would ignore).
@@ -91,8 +92,8 @@ func Inspect(f *pe.File) (*Info, error) {
 			info.Problems = append(info.Problems, err.Error())
 		}
 	}
-	if v, err := stubVersion(f); err == nil {
-		info.StubVersion = v
+	if v, err := ReadStubInfo(f); err == nil {
+		info.Stub, info.StubVersion = v, v.String()
 	}
 
 	sigs, err := authenticode.Signatures(f)
@@ -115,7 +116,7 @@ func Inspect(f *pe.File) (*Info, error) {
 // ukiProblems lists what keeps systemd-stub from booting f as a UKI.
 func ukiProblems(f *pe.File, info *Info) []string {
 	var p []string
-	if info.StubVersion == "" || !strings.HasPrefix(info.StubVersion, "systemd-stub") {
+	if !info.Stub.IsStub() {
 		p = append(p, "no systemd-stub: .sdmagic is missing or does not name systemd-stub")
 	}
 	if s := f.Section(SectionLinux); s == nil || s.VirtualSize == 0 {

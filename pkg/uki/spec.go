@@ -17,10 +17,10 @@ var ErrDuplicate = errors.New("duplicate section")
 // Spec is everything a UKI will contain: the stub and the sections added to
 // it. Build it with NewSpec, add computed sections with Add.
 type Spec struct {
-	Stub        []byte
-	stub        *pe.File
-	stubVersion string
-	sections    []Section
+	Stub     []byte
+	stub     *pe.File
+	stubInfo StubInfo
+	sections []Section
 }
 
 // Options are the inputs of a UKI, as ukify takes them.
@@ -53,8 +53,8 @@ func NewSpec(o Options) (*Spec, error) {
 		return nil, ErrSignedStub
 	}
 	s.stub = f
-	if v, err := stubVersion(f); err == nil {
-		s.stubVersion = v
+	if v, err := ReadStubInfo(f); err == nil {
+		s.stubInfo = v
 	}
 	if o.Linux == "" {
 		return nil, errors.New("no kernel given (.linux is required)")
@@ -188,5 +188,6 @@ func (s *Spec) Section(name string) (Section, bool) {
 	return Section{}, false
 }
 
-// StubVersion is the stub's .sdmagic version ("" when it has none).
-func (s *Spec) StubVersion() string { return s.stubVersion }
+// StubInfo is what the stub's .sdmagic says (zero when it has none or
+// cannot be read).
+func (s *Spec) StubInfo() StubInfo { return s.stubInfo }
