@@ -55,7 +55,7 @@ an input error (exit status 2).`)
 	if err != nil {
 		return cli.Usage(err)
 	}
-	pi, err := inspectPCR(f, info, banks, phases)
+	pi, err := inspectPCR(f, banks, phases)
 	if err != nil {
 		return pcrsigError(fs.Arg(0), err)
 	}

@@ -29,7 +29,8 @@ type Info struct {
 }
 
 // SectionInfo is one section: VirtualSize, RVA, file offset and the
-// SHA-256 of the VirtualSize bytes a loader maps (what the stub measures).
+// SHA-256 of the VirtualSize bytes a loader maps (what the stub measures;
+// empty when the image's padding is out of bounds, see CheckVirtualSizes).
 type SectionInfo struct {
 	Name           string `json:"name"`
 	Size           uint32 `json:"size"`
@@ -52,15 +53,28 @@ const maxTextSection = 1 << 20
 // Inspect describes the image f.
 func Inspect(f *pe.File) (*Info, error) {
 	info := &Info{Signatures: []SignatureInfo{}}
+	// Zero padding is hashed only when the whole image's padding is
+	// bounded by its size (CheckVirtualSizes); otherwise the sections that
+	// have some get no digest, and the image is not a UKI.
+	padOK := true
+	if err := CheckVirtualSizes(f); err != nil {
+		padOK = false
+		info.Problems = append(info.Problems, err.Error())
+	}
 	for i := range f.Sections {
 		s := &f.Sections[i]
-		h := sha256.New()
-		if _, err := io.Copy(h, f.SectionReader(s)); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", s.NameString(), err)
-		}
-		// Bytes past the raw data are zeros in memory.
-		if raw := int64(f.SectionReader(s).Size()); int64(s.VirtualSize) > raw {
-			io.CopyN(h, zeros{}, int64(s.VirtualSize)-raw)
+		pad := ZeroPadding(f, s)
+		digest := ""
+		if pad == 0 || padOK {
+			h := sha256.New()
+			if _, err := io.Copy(h, f.SectionReader(s)); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", s.NameString(), err)
+			}
+			// Bytes past the raw data are zeros in memory.
+			if _, err := io.CopyN(h, zeros{}, pad); err != nil {
+				return nil, err
+			}
+			digest = hex.EncodeToString(h.Sum(nil))
 		}
 		size := s.VirtualSize
 		if size == 0 {
@@ -68,7 +82,7 @@ func Inspect(f *pe.File) (*Info, error) {
 		}
 		info.Sections = append(info.Sections, SectionInfo{
 			Name: s.NameString(), Size: size, VirtualAddress: s.VirtualAddress,
-			FileOffset: s.PointerToRawData, SHA256: hex.EncodeToString(h.Sum(nil)),
+			FileOffset: s.PointerToRawData, SHA256: digest,
 		})
 	}
 	text := func(name string) string {
@@ -109,7 +123,9 @@ func Inspect(f *pe.File) (*Info, error) {
 		si.DigestMatches = s.CheckDigest(f) == nil
 		info.Signatures = append(info.Signatures, si)
 	}
-	info.UKI, info.Problems = acceptable(f, info), append(info.Problems, ukiProblems(f, info)...)
+	up := ukiProblems(f, info)
+	info.Problems = append(info.Problems, up...)
+	info.UKI = len(up) == 0 && padOK
 	return info, nil
 }
 
@@ -131,8 +147,6 @@ func ukiProblems(f *pe.File, info *Info) []string {
 	}
 	return p
 }
-
-func acceptable(f *pe.File, info *Info) bool { return len(ukiProblems(f, info)) == 0 }
 
 type zeros struct{}
 
