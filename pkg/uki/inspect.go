@@ -140,6 +140,9 @@ func ukiProblems(f *pe.File, info *Info) []string {
 	}
 	seen := map[string]bool{}
 	for _, s := range info.Sections {
+		if std, ok := ShadowedName(s.Name, info.Stub); ok {
+			p = append(p, fmt.Sprintf("section %s starts with %s: a systemd-stub matching names by prefix would take it for %s", s.Name, std, std))
+		}
 		if rank(s.Name) < len(CanonicalOrder) && seen[s.Name] {
 			p = append(p, fmt.Sprintf("section %s appears twice", s.Name))
 		}

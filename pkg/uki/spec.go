@@ -149,13 +149,17 @@ func kernelSBAT(path string) ([]byte, error) {
 }
 
 // Add adds a section; empty sections are left out. A name may appear once,
-// and only .sbat may replace a section of the stub.
+// only .sbat may replace a section of the stub, and a name that starts with
+// a standard one is refused (ErrShadowedName).
 func (s *Spec) Add(sec Section) error {
 	if err := checkName(sec.Name); err != nil {
 		return err
 	}
 	if sec.Size() == 0 {
 		return nil
+	}
+	if std, ok := ShadowedName(sec.Name, s.stubInfo); ok {
+		return fmt.Errorf("%w: %s would be taken for %s", ErrShadowedName, sec.Name, std)
 	}
 	for _, have := range s.sections {
 		if have.Name == sec.Name {
