@@ -18,6 +18,7 @@ one .sbat. Option names are ukify's. Any TEXT may be given as @FILE.
 With --secureboot-private-key and --secureboot-certificate the image is
 signed (Authenticode, SHA-256) in the same pass. The same inputs always give
 the same bytes.
+`+sbatHelp+`
 `+closureHelp+`
 
 With --pcr-private-key the PCR 11 values the image's stub will produce are

@@ -18,6 +18,7 @@ stdout, a "# PCR[11] Phase <path>" comment before each phase on stderr; with
 --json its --json=short form.
 With --pcr-private-key, print instead the signed policies (the .pcrsig
 build would embed), as "systemd-measure sign --json=short" does.
+`+sbatHelp+`
 `+closureHelp+`
 `+pcrHelp)
 	var sf sectionFlags

@@ -18,6 +18,7 @@ import (
 type sectionFlags struct {
 	stub, linux, cmdline, osrel, uname      string
 	splash, dtb, ucode, pcrpkey, closureMan string
+	sbatVendor                              string
 	initrds, sbats, extra                   []string
 }
 
@@ -31,11 +32,28 @@ func (s *sectionFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.splash, "splash", "", "boot splash BMP `PATH` (.splash)")
 	fs.StringVar(&s.dtb, "devicetree", "", "device tree `PATH` (.dtb)")
 	fs.StringVar(&s.ucode, "microcode", "", "microcode initrd `PATH` (.ucode)")
-	fs.StringArrayVar(&s.sbats, "sbat", nil, "SBAT `TEXT` to merge; repeatable (default: ukify's uki line)")
+	fs.StringArrayVar(&s.sbats, "sbat", nil, "SBAT `TEXT` to merge; repeatable; an entry replaces the stub's, kernel's or default one of its component (see above)")
+	fs.StringVar(&s.sbatVendor, "sbat-vendor", "", "vendor of the default SBAT lines, `ID,NAME,URL` (default: "+sbatVendorDefault+")")
 	fs.StringVar(&s.pcrpkey, "pcrpkey", "", "PCR signing public key `PATH` (.pcrpkey; default with one --pcr-private-key: its public key)")
 	fs.StringArrayVar(&s.extra, "section", nil, "extra section `NAME:TEXT`; repeatable")
 	fs.StringVar(&s.closureMan, "closure-manifest", "", "closure manifest `PATH` to embed in .initrd, its digest on .cmdline (see above)")
 }
+
+var sbatVendorDefault = strings.Join([]string{sbat.DefaultVendor.ID, sbat.DefaultVendor.Name, sbat.DefaultVendor.URL}, ",")
+
+// sbatHelp documents SBAT merging in build's and measure's help.
+const sbatHelp = `
+SBAT: .sbat holds the stub's entries, the kernel's, then the lines
+shim-review expects of a UKI, unless a component is already listed:
+  systemd-stub,1,The systemd Developers,systemd,<stub major>,https://systemd.io/
+  systemd-stub.<ID>,1,<NAME>,systemd,<stub version>,<URL>
+  uki,1,UKI,uki,1,https://uapi-group.org/specifications/specs/unified_kernel_image/
+  uki.<ID>,1,<NAME>,uki,1,<URL>
+for --sbat-vendor ID,NAME,URL (default: nixos,NixOS,https://nixos.org/),
+then the --sbat entries. An entry for a component listed before replaces
+it in place, so --sbat 'systemd,2,...' raises the stub's generation (shim
+revokes an image if any entry of a component is below its level);
+lowering one is refused.`
 
 // closureHelp documents --closure-manifest in build's and measure's help.
 const closureHelp = `
@@ -103,6 +121,11 @@ func (s *sectionFlags) inputs() (ukibuild.Inputs, error) {
 			return in, err
 		}
 		in.Sections = append(in.Sections, uki.NewSection(name, b))
+	}
+	if s.sbatVendor != "" {
+		if in.SBATVendor, err = sbat.ParseVendor(s.sbatVendor); err != nil {
+			return in, cli.Usagef("--sbat-vendor: %w", err)
+		}
 	}
 	for _, e := range s.sbats {
 		b, err := textArg("sbat", e)

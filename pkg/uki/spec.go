@@ -36,8 +36,10 @@ type Options struct {
 	// .dtb, .ucode, .pcrpkey and any extra named sections). Empty ones are
 	// left out, as systemd-stub treats them as absent.
 	Sections []Section
-	// SBAT entries of the user's, merged after the stub's and the kernel's;
-	// when there are none, sbat.UKIEntry is used, as ukify does.
+	// SBAT sources merged after the stub's and the kernel's (see
+	// sbat.Merge: an entry replaces an earlier one of the same component,
+	// Default sources only add components); when there are none,
+	// sbat.UKIEntry is used, as ukify does.
 	SBAT []sbat.Source
 }
 
@@ -106,7 +108,7 @@ func NewSpec(o Options) (*Spec, error) {
 	}
 	user := o.SBAT
 	if len(user) == 0 {
-		user = []sbat.Source{{Name: "default", Text: []byte(sbat.UKIEntry)}}
+		user = []sbat.Source{{Name: "default", Text: []byte(sbat.UKIEntry), Default: true}}
 	}
 	merged, err := sbat.Merge(append(sources, user...)...)
 	if err != nil {

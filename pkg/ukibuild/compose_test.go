@@ -22,6 +22,7 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
 	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
+	"github.com/nix-boot-security/nix-boot-security/pkg/sbat"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
@@ -223,6 +224,7 @@ func TestComposeRefuses(t *testing.T) {
 			in.Stub = bytes.Replace(in.Stub, []byte("systemd-stub 252"), []byte("systemd-stub 999"), 1)
 			in.PCR.Predict = true
 		}, "", measure.ErrUnknownStubVersion},
+		{"bad SBAT vendor", func(in *Inputs) { in.SBATVendor = sbat.Vendor{ID: "a.b", Name: "x", URL: "y"} }, "sbat-vendor", sbat.ErrVendor},
 		{"extra section named like the stub's", func(in *Inputs) { in.Sections = []uki.Section{uki.NewSection(".text", []byte("x"))} }, "", uki.ErrDuplicate},
 	}
 	for _, tc := range tests {
@@ -241,5 +243,35 @@ func TestComposeRefuses(t *testing.T) {
 				t.Errorf("error %v is not %v", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestSBAT merges the real Debian stub's .sbat with the defaults and a
+// --sbat that raises the stub's systemd generation.
+func TestSBAT(t *testing.T) {
+	in := testInputs(t, t.TempDir())
+	in.SBAT = []sbat.Source{{Name: "--sbat", Text: []byte("systemd,2,The systemd Developers,systemd,252,https://systemd.io/\n")}}
+	in.SBATVendor = sbat.Vendor{ID: "acme", Name: "ACME", URL: "https://acme.example/"}
+	_, img := composeBytes(t, in)
+	want := sbat.Header + "\n" +
+		"systemd,2,The systemd Developers,systemd,252,https://systemd.io/\n" +
+		"systemd.debian,1,Debian GNU/Linux,systemd,252.39-1~deb12u2,https://bugs.debian.org/\n" +
+		"systemd-stub,1,The systemd Developers,systemd,252,https://systemd.io/\n" +
+		"systemd-stub.acme,1,ACME,systemd,252.39-1~deb12u2,https://acme.example/\n" +
+		sbat.UKIEntry + "\n" +
+		"uki.acme,1,ACME,uki,1,https://acme.example/\n\x00"
+	if got := section(t, img, uki.SectionSBAT); string(got) != want {
+		t.Errorf(".sbat:\n%s\nwant\n%s", got, want)
+	}
+
+	in.SBAT = []sbat.Source{{Name: "--sbat", Text: []byte("uki,1,UKI,uki,1,https://example.org/\nsystemd-stub,1,x,y,z,https://example.org/\n")}}
+	in.SBATVendor = sbat.Vendor{}
+	if _, err := Compose(in); err != nil {
+		t.Errorf("replacing defaults with the same generation: %v", err)
+	}
+	in.SBAT = []sbat.Source{{Name: "--sbat", Text: []byte("systemd.debian,1,Debian,systemd,252,https://example.org/\nuki,1,UKI,uki,1,https://example.org/\n")}}
+	in.Stub = bytes.Replace(in.Stub, []byte("systemd.debian,1,"), []byte("systemd.debian,2,"), 1)
+	if _, err := Compose(in); !errors.Is(err, sbat.ErrLowerGeneration) {
+		t.Errorf("lowering the stub's generation: %v, want %v", err, sbat.ErrLowerGeneration)
 	}
 }

@@ -31,8 +31,14 @@ type Inputs struct {
 	// exactly one PCR key group: that group's public key, PEM.
 	PCRPKey string
 
-	// SBAT is the user's SBAT, merged after the stub's and the kernel's.
+	// SBAT is the user's SBAT, merged after the stub's, the kernel's and
+	// the defaults (sbat.UKIDefaults for SBATVendor); an entry for a
+	// component they list replaces theirs (so "systemd,2,..." raises the
+	// stub's generation), never with a lower generation.
 	SBAT []sbat.Source
+	// SBATVendor names the default vendor lines; the zero Vendor is
+	// sbat.DefaultVendor.
+	SBATVendor sbat.Vendor
 
 	// Sections are extra named sections, added as given.
 	Sections []uki.Section
