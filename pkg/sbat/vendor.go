@@ -63,10 +63,10 @@ const (
 //	uki.<ID>,1,<Name>,uki,1,<URL>
 //
 // the lines shim-review asks of a UKI: the stub's code and the image as a
-// whole, upstream and per vendor, each revocable on its own. Stubs before
-// systemd 255 list their code as "systemd" (shared with systemd-boot); the
-// systemd-stub lines are added for them too, so that a level raised for
-// systemd-stub revokes them. The stub lines are left out when the stub's
+// whole, upstream and per vendor, each revocable on its own. Older stubs
+// (Debian 12's 252) list their code as "systemd", shared with
+// systemd-boot; the systemd-stub lines are added for them too, so that a
+// level raised for systemd-stub revokes them. The stub lines are left out when the stub's
 // version is unknown (major or stubVersion empty).
 func UKIDefaults(v Vendor, major, stubVersion string) ([]byte, error) {
 	if v == (Vendor{}) {
