@@ -33,13 +33,11 @@ func (s *sectionFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.dtb, "devicetree", "", "device tree `PATH` (.dtb)")
 	fs.StringVar(&s.ucode, "microcode", "", "microcode initrd `PATH` (.ucode)")
 	fs.StringArrayVar(&s.sbats, "sbat", nil, "SBAT `TEXT` to merge; repeatable; an entry replaces the stub's, kernel's or default one of its component (see above)")
-	fs.StringVar(&s.sbatVendor, "sbat-vendor", "", "vendor of the default SBAT lines, `ID,NAME,URL` (default: "+sbatVendorDefault+")")
+	fs.StringVar(&s.sbatVendor, "sbat-vendor", "", "`ID,NAME,URL` of the vendor in the default SBAT lines (default: "+sbat.DefaultVendor.String()+")")
 	fs.StringVar(&s.pcrpkey, "pcrpkey", "", "PCR signing public key `PATH` (.pcrpkey; default with one --pcr-private-key: its public key)")
 	fs.StringArrayVar(&s.extra, "section", nil, "extra section `NAME:TEXT`; repeatable")
 	fs.StringVar(&s.closureMan, "closure-manifest", "", "closure manifest `PATH` to embed in .initrd, its digest on .cmdline (see above)")
 }
-
-var sbatVendorDefault = strings.Join([]string{sbat.DefaultVendor.ID, sbat.DefaultVendor.Name, sbat.DefaultVendor.URL}, ",")
 
 // sbatHelp documents SBAT merging in build's and measure's help.
 const sbatHelp = `

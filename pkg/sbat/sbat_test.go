@@ -131,7 +131,7 @@ func TestVendor(t *testing.T) {
 		{"nixos, ,https://nixos.org/", false},
 	} {
 		v, err := ParseVendor(tc.in)
-		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrVendor)) {
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrVendor)) || (err == nil && v.String() != tc.in) {
 			t.Errorf("ParseVendor(%q) = %+v, %v", tc.in, v, err)
 		}
 	}

@@ -24,6 +24,9 @@ var ErrVendor = errors.New("bad SBAT vendor (want ID,NAME,URL; ID of a-z 0-9 _ -
 
 var vendorID = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
 
+// String is the vendor as ParseVendor reads it, "ID,NAME,URL".
+func (v Vendor) String() string { return v.ID + "," + v.Name + "," + v.URL }
+
 // ParseVendor reads "ID,NAME,URL" ("nixos,NixOS,https://nixos.org/").
 func ParseVendor(s string) (Vendor, error) {
 	f := strings.Split(s, ",")
