@@ -6,6 +6,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
 func runBuild(ctx context.Context, env cli.Env, args []string) error {
@@ -17,6 +18,7 @@ one .sbat. Option names are ukify's. Any TEXT may be given as @FILE.
 With --secureboot-private-key and --secureboot-certificate the image is
 signed (Authenticode, SHA-256) in the same pass. The same inputs always give
 the same bytes.
+`+sbatHelp+`
 `+closureHelp+`
 
 With --pcr-private-key the PCR 11 values the image's stub will produce are
@@ -56,34 +58,29 @@ prediction). --measure prints the prediction as "nix-uki measure" does.
 	if err != nil {
 		return err
 	}
-	var signer *authenticode.Signer
-	if *sbKey != "" {
-		if signer, err = loadSigner(env.Stderr, *sbKey, *sbCert); err != nil {
-			return err
-		}
-	}
-	spec, err := sf.spec(pcr.pcrpkey)
+	in, err := sf.inputs()
 	if err != nil {
 		return err
 	}
-	if *doMeasure || len(pcr.groups) > 0 {
-		pred, err := predictSpec(spec, pcr.banks, pcr.phases)
+	in.PCR = pcr.pcr(*doMeasure)
+	if *sbKey != "" {
+		signer, err := loadSigner(env.Stderr, *sbKey, *sbCert)
 		if err != nil {
 			return err
 		}
-		if len(pcr.groups) > 0 {
-			if err := signSpec(spec, pred, pcr.groups); err != nil {
-				return err
-			}
-		}
-		if *doMeasure {
-			if err := writePrediction(env, pred, *asJSON); err != nil {
-				return err
-			}
+		in.SigningKey, in.Certificates = signer.Key, signer.Chain
+	}
+	img, err := ukibuild.Compose(in)
+	if err != nil {
+		return composeError(err)
+	}
+	if *doMeasure {
+		if err := writePrediction(env, img.Prediction, *asJSON); err != nil {
+			return err
 		}
 	}
 	err = writeOutput(*output, func(out authenticode.Output) error {
-		_, err := spec.Write(out, signer)
+		_, err := img.WriteTo(out)
 		return err
 	})
 	if err != nil {

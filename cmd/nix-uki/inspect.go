@@ -55,7 +55,7 @@ an input error (exit status 2).`)
 	if err != nil {
 		return cli.Usage(err)
 	}
-	pi, err := inspectPCR(f, info, banks, phases)
+	pi, err := inspectPCR(f, banks, phases)
 	if err != nil {
 		return pcrsigError(fs.Arg(0), err)
 	}
@@ -75,7 +75,11 @@ an input error (exit status 2).`)
 func printInfo(w io.Writer, info *uki.Info) {
 	fmt.Fprintf(w, "Sections:\n  %-8s %10s %10s %10s  %s\n", "NAME", "SIZE", "ADDRESS", "OFFSET", "SHA256")
 	for _, s := range info.Sections {
-		fmt.Fprintf(w, "  %-8s %10d %#10x %#10x  %s\n", s.Name, s.Size, s.VirtualAddress, s.FileOffset, s.SHA256)
+		digest := s.SHA256
+		if digest == "" {
+			digest = "-" // not hashed: see the problems
+		}
+		fmt.Fprintf(w, "  %-8s %10d %#10x %#10x  %s\n", s.Name, s.Size, s.VirtualAddress, s.FileOffset, digest)
 	}
 	field := func(name, v string) {
 		if v == "" {

@@ -34,10 +34,16 @@ func TestScripts(t *testing.T) {
 			peer.Missing(t, "%v", err)
 		}
 	}
+	// A crafted image, made by pkg/uki's TestPaddingGolden.
+	padding, err := filepath.Abs("../../pkg/uki/testdata/padding.efi")
+	if err != nil {
+		t.Fatal(err)
+	}
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("STUB", stub)
+			env.Setenv("PADDING_EFI", padding)
 			env.Setenv("SYSTEMD_MEASURE", systemdMeasure)
 			env.Setenv("SYSTEMD_PAGER", "cat")
 			env.Setenv("SYSTEMD_COLORS", "0")

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
-	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
 func runMeasure(ctx context.Context, env cli.Env, args []string) error {
@@ -18,6 +18,7 @@ stdout, a "# PCR[11] Phase <path>" comment before each phase on stderr; with
 --json its --json=short form.
 With --pcr-private-key, print instead the signed policies (the .pcrsig
 build would embed), as "systemd-measure sign --json=short" does.
+`+sbatHelp+`
 `+closureHelp+`
 `+pcrHelp)
 	var sf sectionFlags
@@ -38,22 +39,19 @@ build would embed), as "systemd-measure sign --json=short" does.
 	if err != nil {
 		return err
 	}
-	spec, err := sf.spec(pcr.pcrpkey)
+	in, err := sf.inputs()
 	if err != nil {
 		return err
 	}
-	pred, err := predictSpec(spec, pcr.banks, pcr.phases)
+	in.PCR = pcr.pcr(true)
+	img, err := ukibuild.Compose(in)
 	if err != nil {
-		return err
+		return composeError(err)
 	}
-	if len(pcr.groups) == 0 {
-		return writePrediction(env, pred, *asJSON)
+	if img.PCRSig == nil {
+		return writePrediction(env, img.Prediction, *asJSON)
 	}
-	sig, err := measure.SignGroups(pred, pcr.groups)
-	if err != nil {
-		return inputError(fmt.Errorf("signing PCR policies: %w", err))
-	}
-	js, err := sig.MarshalJSON()
+	js, err := img.PCRSig.MarshalJSON()
 	if err != nil {
 		return err
 	}

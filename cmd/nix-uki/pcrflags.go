@@ -9,6 +9,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
 // pcrFlags are ukify's measured-boot options. --pcr-private-key,
@@ -69,8 +70,6 @@ type pcrSetup struct {
 	banks  []measure.Bank
 	phases []measure.Phase // what to predict: the groups' union, or --phases
 	groups []measure.KeyGroup
-	// pcrpkey is the .pcrpkey to add (one key group, no --pcrpkey).
-	pcrpkey []byte
 }
 
 // load parses banks and phases and loads the keys, printing key warnings.
@@ -132,10 +131,11 @@ func (p *pcrFlags) load(stderr io.Writer) (*pcrSetup, error) {
 	} else if s.phases, err = measure.ParsePhases(loose...); err != nil {
 		return nil, cli.Usagef("--phases: %w", err)
 	}
-	if len(s.groups) == 1 {
-		if s.pcrpkey, err = measure.PublicKeyPEM(s.groups[0].Public); err != nil {
-			return nil, cli.Usage(err)
-		}
-	}
 	return s, nil
+}
+
+// pcr gives the setup to ukibuild; predict asks for the prediction even
+// without keys.
+func (s *pcrSetup) pcr(predict bool) ukibuild.PCR {
+	return ukibuild.PCR{Predict: predict, Banks: s.banks, Phases: s.phases, Groups: s.groups}
 }

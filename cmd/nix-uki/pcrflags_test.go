@@ -39,18 +39,17 @@ func TestKeyGroups(t *testing.T) {
 	k2, p2 := writeKey(t, dir, "k2")
 	defaults := measure.DefaultPhases()
 	tests := []struct {
-		name    string
-		args    []string
-		groups  [][]measure.Phase // phases per group
-		phases  []measure.Phase   // predicted
-		pcrpkey bool
-		err     string
+		name   string
+		args   []string
+		groups [][]measure.Phase // phases per group
+		phases []measure.Phase   // predicted
+		err    string
 	}{
 		{name: "no key, defaults", phases: defaults},
 		{name: "no key, phases", args: []string{"--phases", ":,sysinit"}, phases: []measure.Phase{"", "sysinit"}},
-		{name: "one key", args: []string{"--pcr-private-key", k1}, groups: [][]measure.Phase{defaults}, phases: defaults, pcrpkey: true},
+		{name: "one key", args: []string{"--pcr-private-key", k1}, groups: [][]measure.Phase{defaults}, phases: defaults},
 		{name: "one key with public key and phases", args: []string{"--pcr-private-key", k1, "--phases", "enter-initrd", "--pcr-public-key", p1},
-			groups: [][]measure.Phase{{"enter-initrd"}}, phases: []measure.Phase{"enter-initrd"}, pcrpkey: true},
+			groups: [][]measure.Phase{{"enter-initrd"}}, phases: []measure.Phase{"enter-initrd"}},
 		{name: "two groups", args: []string{"--pcr-private-key", k1, "--phases", "sysinit", "--pcr-private-key", k2, "--pcr-public-key", p2, "--phases", "enter-initrd", "--phases", "ready"},
 			groups: [][]measure.Phase{{"sysinit"}, {"enter-initrd", "ready"}}, phases: []measure.Phase{"enter-initrd", "ready", "sysinit"}},
 		{name: "phases before key", args: []string{"--phases", "sysinit", "--pcr-private-key", k1}, err: "comes before any --pcr-private-key"},
@@ -88,9 +87,6 @@ func TestKeyGroups(t *testing.T) {
 			}
 			if !slices.Equal(s.phases, tc.phases) {
 				t.Errorf("phases %v, want %v", s.phases, tc.phases)
-			}
-			if (s.pcrpkey != nil) != tc.pcrpkey {
-				t.Errorf("pcrpkey %q, want one: %v", s.pcrpkey, tc.pcrpkey)
 			}
 			if !slices.Equal(s.banks, measure.AllBanks) {
 				t.Errorf("banks %v", s.banks)

@@ -7,9 +7,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
-	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
 	"github.com/nix-boot-security/nix-boot-security/pkg/sbat"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
+	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
 // sectionFlags are the options that choose an image's contents. build and
@@ -18,6 +18,7 @@ import (
 type sectionFlags struct {
 	stub, linux, cmdline, osrel, uname      string
 	splash, dtb, ucode, pcrpkey, closureMan string
+	sbatVendor                              string
 	initrds, sbats, extra                   []string
 }
 
@@ -31,11 +32,26 @@ func (s *sectionFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.splash, "splash", "", "boot splash BMP `PATH` (.splash)")
 	fs.StringVar(&s.dtb, "devicetree", "", "device tree `PATH` (.dtb)")
 	fs.StringVar(&s.ucode, "microcode", "", "microcode initrd `PATH` (.ucode)")
-	fs.StringArrayVar(&s.sbats, "sbat", nil, "SBAT `TEXT` to merge; repeatable (default: ukify's uki line)")
+	fs.StringArrayVar(&s.sbats, "sbat", nil, "SBAT `TEXT` to merge; repeatable; an entry replaces the stub's, kernel's or default one of its component (see above)")
+	fs.StringVar(&s.sbatVendor, "sbat-vendor", "", "`ID,NAME,URL` of the vendor in the default SBAT lines (default: "+sbat.DefaultVendor.String()+")")
 	fs.StringVar(&s.pcrpkey, "pcrpkey", "", "PCR signing public key `PATH` (.pcrpkey; default with one --pcr-private-key: its public key)")
 	fs.StringArrayVar(&s.extra, "section", nil, "extra section `NAME:TEXT`; repeatable")
 	fs.StringVar(&s.closureMan, "closure-manifest", "", "closure manifest `PATH` to embed in .initrd, its digest on .cmdline (see above)")
 }
+
+// sbatHelp documents SBAT merging in build's and measure's help.
+const sbatHelp = `
+SBAT: .sbat holds the stub's entries, the kernel's, then the lines
+shim-review expects of a UKI, unless a component is already listed:
+  systemd-stub,1,The systemd Developers,systemd,<stub major>,https://systemd.io/
+  systemd-stub.<ID>,1,<NAME>,systemd,<stub version>,<URL>
+  uki,1,UKI,uki,1,https://uapi-group.org/specifications/specs/unified_kernel_image/
+  uki.<ID>,1,<NAME>,uki,1,<URL>
+for --sbat-vendor ID,NAME,URL (default: nixos,NixOS,https://nixos.org/),
+then the --sbat entries. An entry for a component listed before replaces
+it in place, so --sbat 'systemd,2,...' raises the stub's generation (shim
+revokes an image if any entry of a component is below its level);
+lowering one is refused.`
 
 // closureHelp documents --closure-manifest in build's and measure's help.
 const closureHelp = `
@@ -54,115 +70,85 @@ the Secure Boot signature and measured into PCR 11:
     --cmdline the parameter alone is the command line).
 "nix-closure-verify boot" in the initrd compares the two.`
 
-// spec resolves the options into a uki.Spec; pcrpkey, when not nil and no
-// --pcrpkey was given, is added as .pcrpkey.
-func (s *sectionFlags) spec(pcrpkey []byte) (*uki.Spec, error) {
+// inputs maps the options to ukibuild's inputs: it finds the stub,
+// resolves TEXT arguments (@FILE) and splits --section NAME:TEXT. Every
+// rule about what goes where lives in pkg/ukibuild.
+func (s *sectionFlags) inputs() (ukibuild.Inputs, error) {
+	var in ukibuild.Inputs
 	if s.linux == "" {
-		return nil, cli.Usagef("--linux is required")
+		return in, cli.Usagef("--linux is required")
 	}
 	stubPath := s.stub
 	if stubPath == "" {
 		p, err := uki.FindStub()
 		if err != nil {
-			return nil, cli.Usage(err)
+			return in, cli.Usage(err)
 		}
 		stubPath = p
 	}
-	stubData, err := os.ReadFile(stubPath)
+	stub, err := os.ReadFile(stubPath)
 	if err != nil {
-		return nil, cli.Usage(err)
+		return in, cli.Usage(err)
 	}
-
-	opts := uki.Options{Stub: stubData, Linux: s.linux, Initrds: s.initrds}
-	cmdline := []byte(nil)
-	if s.cmdline != "" {
-		if cmdline, err = textArg("cmdline", s.cmdline); err != nil {
-			return nil, err
-		}
-	}
-	if s.closureMan != "" {
-		cpio, param, err := closureManifest(s.closureMan, string(cmdline))
-		if err != nil {
-			return nil, err
-		}
-		line, err := kcmdline.Append(string(cmdline), param)
-		if err != nil {
-			return nil, cli.Usagef("--cmdline with --closure-manifest: %w", err)
-		}
-		opts.ExtraInitrds = append(opts.ExtraInitrds, cpio)
-		cmdline = []byte(line)
-	}
-	addText := func(flag, name, v string) error {
-		if v == "" {
-			return nil
-		}
-		b, err := textArg(flag, v)
-		if err != nil {
-			return err
-		}
-		opts.Sections = append(opts.Sections, uki.NewSection(name, b))
-		return nil
-	}
-	addFile := func(flag, name, path string) error {
-		if path == "" {
-			return nil
-		}
-		sec, err := uki.FileSection(name, strings.TrimPrefix(path, "@"))
-		if err != nil {
-			return cli.Usagef("--%s: %w", flag, err)
-		}
-		opts.Sections = append(opts.Sections, sec)
-		return nil
-	}
-	uname := s.uname
-	if uname == "" {
-		// Like ukify, find the release in the kernel; not finding it only
-		// means no .uname.
-		if r, err := uki.KernelRelease(s.linux); err == nil {
-			uname = r
-		}
-	}
-	if len(cmdline) > 0 {
-		opts.Sections = append(opts.Sections, uki.NewSection(uki.SectionCmdline, cmdline))
-	}
-	for _, step := range []error{
-		addText("os-release", uki.SectionOSRel, s.osrel),
-		addText("uname", uki.SectionUname, uname),
-		addFile("splash", uki.SectionSplash, s.splash),
-		addFile("devicetree", uki.SectionDTB, s.dtb),
-		addFile("microcode", uki.SectionUcode, s.ucode),
-		addFile("pcrpkey", uki.SectionPCRPKey, s.pcrpkey),
+	in.Stub, in.Linux, in.Initrds, in.ClosureManifest = stub, s.linux, s.initrds, s.closureMan
+	for _, t := range []struct {
+		flag, v string
+		dst     *[]byte
+	}{
+		{"cmdline", s.cmdline, &in.Cmdline},
+		{"os-release", s.osrel, &in.OSRelease},
+		{"uname", s.uname, &in.Uname},
 	} {
-		if step != nil {
-			return nil, step
+		if t.v == "" {
+			continue
+		}
+		if *t.dst, err = textArg(t.flag, t.v); err != nil {
+			return in, err
 		}
 	}
-	if s.pcrpkey == "" && len(pcrpkey) > 0 {
-		opts.Sections = append(opts.Sections, uki.NewSection(uki.SectionPCRPKey, pcrpkey))
-	}
+	// ukify takes these as paths; a leading @ is accepted too.
+	in.Splash = strings.TrimPrefix(s.splash, "@")
+	in.DeviceTree = strings.TrimPrefix(s.dtb, "@")
+	in.Microcode = strings.TrimPrefix(s.ucode, "@")
+	in.PCRPKey = strings.TrimPrefix(s.pcrpkey, "@")
 	for _, e := range s.extra {
 		name, text, ok := strings.Cut(e, ":")
 		if !ok || name == "" {
-			return nil, cli.Usagef("--section %q: want NAME:TEXT", e)
+			return in, cli.Usagef("--section %q: want NAME:TEXT", e)
 		}
-		if err := addText("section", name, text); err != nil {
-			return nil, err
+		b, err := textArg("section", text)
+		if err != nil {
+			return in, err
+		}
+		in.Sections = append(in.Sections, uki.NewSection(name, b))
+	}
+	if s.sbatVendor != "" {
+		if in.SBATVendor, err = sbat.ParseVendor(s.sbatVendor); err != nil {
+			return in, cli.Usagef("--sbat-vendor: %w", err)
 		}
 	}
 	for _, e := range s.sbats {
 		b, err := textArg("sbat", e)
 		if err != nil {
-			return nil, err
+			return in, err
 		}
 		name := "--sbat"
 		if p, ok := strings.CutPrefix(e, "@"); ok {
 			name = p
 		}
-		opts.SBAT = append(opts.SBAT, sbat.Source{Name: name, Text: b})
+		in.SBAT = append(in.SBAT, sbat.Source{Name: name, Text: b})
 	}
-	spec, err := uki.NewSpec(opts)
-	if err != nil {
-		return nil, inputError(err)
+	return in, nil
+}
+
+// composeError gives an error from ukibuild exit status 2 (all of them are
+// about the inputs), naming the option when it is about one.
+func composeError(err error) error {
+	if err == nil {
+		return nil
 	}
-	return spec, nil
+	if ie, ok := err.(*ukibuild.InputError); ok {
+		return cli.Usagef("--%w", ie)
+	}
+	return inputError(err)
 }

@@ -17,8 +17,8 @@
 // # Stub versions
 //
 // Which sections are measured depends on the stub, whose version is in its
-// .sdmagic section ("#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####").
-// RulesFor maps it to:
+// .sdmagic section ("#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####",
+// read by uki.ParseSDMagic). RulesForStub maps it to:
 //
 //	systemd  measured sections, in order
 //	252-253  .linux .osrel .cmdline .initrd .splash .dtb .pcrpkey
@@ -58,7 +58,9 @@
 //
 // Section contents are hashed, never interpreted; they are read once,
 // front to back, in fixed-size chunks, so memory does not grow with their
-// size. A .pcrsig given to ParsePCRSig is untrusted: size is capped, any
+// size. PredictImage reads an untrusted image: it refuses one whose
+// sections claim more zero padding than the file's size
+// (uki.ErrVirtualSize), so the work stays bounded by the file. A .pcrsig given to ParsePCRSig is untrusted: size is capped, any
 // deviation from the format gives an ErrInvalidPCRSig error, and parsing a
 // signature says nothing about its validity (use Verify or Covers). Keys
 // come from the caller (see pkg/keys); a non-RSA key gives ErrNotRSA and a

@@ -30,10 +30,3 @@ var defaultPhasePaths = []string{
 	"enter-initrd:leave-initrd:sysinit",
 	"enter-initrd:leave-initrd:sysinit:ready",
 }
-
-// sdmagicPrefix and sdmagicSuffix frame the stub's version in its .sdmagic
-// section: "#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####".
-const (
-	sdmagicPrefix = "#### LoaderInfo: systemd-stub "
-	sdmagicSuffix = " ####"
-)

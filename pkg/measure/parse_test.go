@@ -117,13 +117,3 @@ func TestRulesFor(t *testing.T) {
 		t.Errorf("error for 259: %q", err)
 	}
 }
-
-func TestStubVersion(t *testing.T) {
-	v, err := StubVersion([]byte("#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####\x00\x00"))
-	if err != nil || v != "252.39-1~deb12u2" {
-		t.Errorf("StubVersion = %q, %v", v, err)
-	}
-	if _, err := StubVersion([]byte("garbage")); !errors.Is(err, ErrNoStubVersion) {
-		t.Errorf("garbage: %v", err)
-	}
-}

@@ -1,10 +1,8 @@
 package measure
 
 import (
-	"bytes"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
@@ -56,65 +54,39 @@ func RulesForVersion(major int) (Rules, error) {
 }
 
 // RulesFor returns the rules for a stub version given as its full .sdmagic
-// string ("#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####") or as the
-// bare version ("252.39-1~deb12u2", "257~rc2", "258"). A version outside the
-// table is refused with an error naming it.
+// string ("#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####", parsed by
+// uki.ParseSDMagic) or as the bare version ("252.39-1~deb12u2", "257~rc2",
+// "258"). A version outside the table is refused with an error naming it.
 func RulesFor(stubVersion string) (Rules, error) {
 	v := strings.TrimSpace(strings.TrimRight(stubVersion, "\x00"))
 	if strings.HasPrefix(v, "#") {
-		var err error
-		if v, err = StubVersion([]byte(v)); err != nil {
-			return Rules{}, err
+		info, err := uki.ParseSDMagic([]byte(v))
+		if err != nil {
+			return Rules{}, fmt.Errorf("%w: %w", ErrNoStubVersion, err)
 		}
+		return RulesForStub(info)
 	}
-	major, err := majorVersion(v)
-	if err != nil {
-		return Rules{}, err
+	return RulesForStub(uki.StubInfo{Loader: uki.LoaderStub, Version: v})
+}
+
+// RulesForStub returns the rules for the stub a .sdmagic describes (see
+// uki.ReadStubInfo); anything but systemd-stub gives ErrNoStubVersion.
+func RulesForStub(info uki.StubInfo) (Rules, error) {
+	if !info.IsStub() {
+		if info.Loader == "" {
+			return Rules{}, fmt.Errorf("the stub has no .sdmagic version: %w", ErrNoStubVersion)
+		}
+		return Rules{}, fmt.Errorf("%s: %w", info, ErrNoStubVersion)
+	}
+	major := info.Major()
+	if major == 0 {
+		return Rules{}, fmt.Errorf("systemd-stub version %q: %w: no major version number", truncate(info.Version, 80), ErrUnknownStubVersion)
 	}
 	r, err := RulesForVersion(major)
 	if err != nil {
-		return Rules{}, fmt.Errorf("systemd-stub %q: %w (known: %d to %d)", v, ErrUnknownStubVersion, MinStubVersion, MaxStubVersion)
+		return Rules{}, fmt.Errorf("systemd-stub %q: %w (known: %d to %d)", info.Version, ErrUnknownStubVersion, MinStubVersion, MaxStubVersion)
 	}
 	return r, nil
-}
-
-// StubVersion extracts the version from the contents of a stub's .sdmagic
-// section, which may carry NUL padding up to its raw size.
-func StubVersion(sdmagic []byte) (string, error) {
-	if i := bytes.IndexByte(sdmagic, 0); i >= 0 {
-		sdmagic = sdmagic[:i]
-	}
-	s := strings.TrimSpace(string(sdmagic))
-	rest, ok := strings.CutPrefix(s, strings.TrimSpace(sdmagicPrefix))
-	if !ok {
-		return "", fmt.Errorf("%q: %w", truncate(s, 80), ErrNoStubVersion)
-	}
-	rest, ok = strings.CutSuffix(rest, strings.TrimSpace(sdmagicSuffix))
-	if !ok {
-		return "", fmt.Errorf("%q: %w", truncate(s, 80), ErrNoStubVersion)
-	}
-	v := strings.TrimSpace(rest)
-	if v == "" || strings.ContainsAny(v, " \t") {
-		return "", fmt.Errorf("%q: %w", truncate(s, 80), ErrNoStubVersion)
-	}
-	return v, nil
-}
-
-// majorVersion reads the leading decimal number of a systemd version
-// ("252.39-1~deb12u2" -> 252, "257~rc2" -> 257).
-func majorVersion(v string) (int, error) {
-	end := 0
-	for end < len(v) && v[end] >= '0' && v[end] <= '9' {
-		end++
-	}
-	if end == 0 || end > 6 {
-		return 0, fmt.Errorf("systemd-stub version %q: %w: no major version number", truncate(v, 80), ErrUnknownStubVersion)
-	}
-	n, err := strconv.Atoi(v[:end])
-	if err != nil {
-		return 0, fmt.Errorf("systemd-stub version %q: %w", truncate(v, 80), ErrUnknownStubVersion)
-	}
-	return n, nil
 }
 
 func truncate(s string, n int) string {

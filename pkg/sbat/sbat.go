@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -84,35 +85,80 @@ func positive(s string) bool {
 	return true
 }
 
+// Errors of Merge that callers branch on.
+var (
+	// ErrLowerGeneration: an entry would replace one of the same component
+	// with a lower generation. shim revokes an image when any entry of a
+	// component is below its level, so lowering one only makes the image
+	// revocable; it is refused as a mistake.
+	ErrLowerGeneration = errors.New("SBAT entry would lower a component's generation")
+	// ErrDuplicateComponent: one source lists a component twice with
+	// different lines.
+	ErrDuplicateComponent = errors.New("SBAT component listed twice")
+)
+
 // Source is one input to Merge.
 type Source struct {
 	Name string // for errors
 	Text []byte
+	// Default entries only add components not listed before them (the
+	// lines a UKI carries unless the stub, kernel or user say otherwise).
+	Default bool
 }
 
-// Merge combines several SBAT texts (the stub's, the kernel's, the user's)
-// into one section under a single version line, keeping their order and
-// dropping exact duplicate lines. The result ends with a newline and a NUL,
-// as ukify writes it.
+// Merge combines several SBAT texts (the stub's, the kernel's, defaults,
+// the user's) into one section under a single version line. An entry for a
+// component an earlier source lists replaces that entry in place (so a
+// user's "systemd,2,..." raises the stub's "systemd,1,..." instead of
+// sitting beside it, where shim would still see generation 1), except that
+// a Default source never replaces anything and no entry may lower a
+// generation (ErrLowerGeneration). Within one source a component appears
+// once (exact repeats are dropped). The result ends with a newline and a
+// NUL, as ukify writes it.
 func Merge(sources ...Source) ([]byte, error) {
-	var b strings.Builder
-	b.WriteString(Header)
-	b.WriteByte('\n')
-	seen := map[Entry]bool{}
+	var merged []Entry
+	index := map[string]int{} // component -> position in merged
 	for _, s := range sources {
 		_, entries, err := Parse(s.Name, s.Text)
 		if err != nil {
 			return nil, err
 		}
+		own := map[string]Entry{}
 		for _, e := range entries {
-			if seen[e] {
-				continue
+			if prev, ok := own[e.Component]; ok {
+				if prev == e {
+					continue
+				}
+				return nil, fmt.Errorf("%s: %w: %q and %q", s.Name, ErrDuplicateComponent, prev, e)
 			}
-			seen[e] = true
-			b.WriteString(e.String())
-			b.WriteByte('\n')
+			own[e.Component] = e
+			i, listed := index[e.Component]
+			switch {
+			case !listed:
+				index[e.Component] = len(merged)
+				merged = append(merged, e)
+			case s.Default:
+			case generation(e) < generation(merged[i]):
+				return nil, fmt.Errorf("%s: %w: %q would replace %q", s.Name, ErrLowerGeneration, e, merged[i])
+			default:
+				merged[i] = e
+			}
 		}
+	}
+	var b strings.Builder
+	b.WriteString(Header)
+	b.WriteByte('\n')
+	for _, e := range merged {
+		b.WriteString(e.String())
+		b.WriteByte('\n')
 	}
 	b.WriteByte(0)
 	return []byte(b.String()), nil
+}
+
+// generation is the entry's component_generation; ParseLine checked it is
+// a positive number of at most nine digits.
+func generation(e Entry) int {
+	n, _ := strconv.Atoi(e.Generation)
+	return n
 }

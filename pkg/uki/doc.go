@@ -10,8 +10,16 @@
 // Authenticode and summed for the PE CheckSum while being written, so
 // memory stays flat whatever their size.
 //
+// ParseSDMagic is the one parser of a stub's .sdmagic line ("#### LoaderInfo:
+// systemd-stub 252.39-1~deb12u2 ####"); pkg/measure takes the stub version
+// from it.
+//
 // Input trust: the stub, kernel and payloads are files chosen by the user
 // but parsed as untrusted; a malformed stub or kernel gives an error, never a
-// panic. Section names are checked (at most 8 printable bytes) and SBAT text
-// is validated line by line.
+// panic. Section names are checked (at most 8 printable bytes, and none
+// that starts with a standard name, which systemd-stub would match by
+// prefix: ErrShadowedName) and SBAT text is validated line by line. Images
+// given to Inspect are hostile: every read is bounded by the file, and the
+// zero padding a section's VirtualSize claims is hashed only when the
+// image's total padding is within the file's size (CheckVirtualSizes).
 package uki

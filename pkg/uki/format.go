@@ -39,13 +39,6 @@ const (
 	flagsLinux = pe.IMAGE_SCN_MEM_READ | pe.IMAGE_SCN_CNT_CODE
 )
 
-// sdMagicPrefix starts the version string in a stub's .sdmagic section,
-// e.g. "#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####".
-const (
-	sdMagicPrefix = "#### LoaderInfo: "
-	sdMagicSuffix = " ####"
-)
-
 // DefaultStubPaths are searched, in order, when no stub is given.
 var DefaultStubPaths = []string{
 	"/usr/lib/systemd/boot/efi/linuxx64.efi.stub",

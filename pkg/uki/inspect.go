@@ -20,6 +20,7 @@ type Info struct {
 	Uname       string          `json:"uname,omitempty"`
 	SBAT        string          `json:"sbat,omitempty"`
 	StubVersion string          `json:"stub_version,omitempty"`
+	Stub        StubInfo        `json:"-"`
 	Signatures  []SignatureInfo `json:"signatures"`
 	// UKI tells whether systemd-stub would boot this as a UKI; Problems
 	// says why not (or what it would ignore).
@@ -28,7 +29,8 @@ type Info struct {
 }
 
 // SectionInfo is one section: VirtualSize, RVA, file offset and the
-// SHA-256 of the VirtualSize bytes a loader maps (what the stub measures).
+// SHA-256 of the VirtualSize bytes a loader maps (what the stub measures;
+// empty when the image's padding is out of bounds, see CheckVirtualSizes).
 type SectionInfo struct {
 	Name           string `json:"name"`
 	Size           uint32 `json:"size"`
@@ -51,15 +53,28 @@ const maxTextSection = 1 << 20
 // Inspect describes the image f.
 func Inspect(f *pe.File) (*Info, error) {
 	info := &Info{Signatures: []SignatureInfo{}}
+	// Zero padding is hashed only when the whole image's padding is
+	// bounded by its size (CheckVirtualSizes); otherwise the sections that
+	// have some get no digest, and the image is not a UKI.
+	padOK := true
+	if err := CheckVirtualSizes(f); err != nil {
+		padOK = false
+		info.Problems = append(info.Problems, err.Error())
+	}
 	for i := range f.Sections {
 		s := &f.Sections[i]
-		h := sha256.New()
-		if _, err := io.Copy(h, f.SectionReader(s)); err != nil {
-			return nil, fmt.Errorf("reading %s: %w", s.NameString(), err)
-		}
-		// Bytes past the raw data are zeros in memory.
-		if raw := int64(f.SectionReader(s).Size()); int64(s.VirtualSize) > raw {
-			io.CopyN(h, zeros{}, int64(s.VirtualSize)-raw)
+		pad := ZeroPadding(f, s)
+		digest := ""
+		if pad == 0 || padOK {
+			h := sha256.New()
+			if _, err := io.Copy(h, f.SectionReader(s)); err != nil {
+				return nil, fmt.Errorf("reading %s: %w", s.NameString(), err)
+			}
+			// Bytes past the raw data are zeros in memory.
+			if _, err := io.CopyN(h, zeros{}, pad); err != nil {
+				return nil, err
+			}
+			digest = hex.EncodeToString(h.Sum(nil))
 		}
 		size := s.VirtualSize
 		if size == 0 {
@@ -67,7 +82,7 @@ func Inspect(f *pe.File) (*Info, error) {
 		}
 		info.Sections = append(info.Sections, SectionInfo{
 			Name: s.NameString(), Size: size, VirtualAddress: s.VirtualAddress,
-			FileOffset: s.PointerToRawData, SHA256: hex.EncodeToString(h.Sum(nil)),
+			FileOffset: s.PointerToRawData, SHA256: digest,
 		})
 	}
 	text := func(name string) string {
@@ -91,8 +106,8 @@ func Inspect(f *pe.File) (*Info, error) {
 			info.Problems = append(info.Problems, err.Error())
 		}
 	}
-	if v, err := stubVersion(f); err == nil {
-		info.StubVersion = v
+	if v, err := ReadStubInfo(f); err == nil {
+		info.Stub, info.StubVersion = v, v.String()
 	}
 
 	sigs, err := authenticode.Signatures(f)
@@ -108,14 +123,16 @@ func Inspect(f *pe.File) (*Info, error) {
 		si.DigestMatches = s.CheckDigest(f) == nil
 		info.Signatures = append(info.Signatures, si)
 	}
-	info.UKI, info.Problems = acceptable(f, info), append(info.Problems, ukiProblems(f, info)...)
+	up := ukiProblems(f, info)
+	info.Problems = append(info.Problems, up...)
+	info.UKI = len(up) == 0 && padOK
 	return info, nil
 }
 
 // ukiProblems lists what keeps systemd-stub from booting f as a UKI.
 func ukiProblems(f *pe.File, info *Info) []string {
 	var p []string
-	if info.StubVersion == "" || !strings.HasPrefix(info.StubVersion, "systemd-stub") {
+	if !info.Stub.IsStub() {
 		p = append(p, "no systemd-stub: .sdmagic is missing or does not name systemd-stub")
 	}
 	if s := f.Section(SectionLinux); s == nil || s.VirtualSize == 0 {
@@ -123,6 +140,9 @@ func ukiProblems(f *pe.File, info *Info) []string {
 	}
 	seen := map[string]bool{}
 	for _, s := range info.Sections {
+		if std, ok := ShadowedName(s.Name, info.Stub); ok {
+			p = append(p, fmt.Sprintf("section %s starts with %s: a systemd-stub matching names by prefix would take it for %s", s.Name, std, std))
+		}
 		if rank(s.Name) < len(CanonicalOrder) && seen[s.Name] {
 			p = append(p, fmt.Sprintf("section %s appears twice", s.Name))
 		}
@@ -130,8 +150,6 @@ func ukiProblems(f *pe.File, info *Info) []string {
 	}
 	return p
 }
-
-func acceptable(f *pe.File, info *Info) bool { return len(ukiProblems(f, info)) == 0 }
 
 type zeros struct{}
 

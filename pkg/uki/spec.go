@@ -17,10 +17,10 @@ var ErrDuplicate = errors.New("duplicate section")
 // Spec is everything a UKI will contain: the stub and the sections added to
 // it. Build it with NewSpec, add computed sections with Add.
 type Spec struct {
-	Stub        []byte
-	stub        *pe.File
-	stubVersion string
-	sections    []Section
+	Stub     []byte
+	stub     *pe.File
+	stubInfo StubInfo
+	sections []Section
 }
 
 // Options are the inputs of a UKI, as ukify takes them.
@@ -36,8 +36,10 @@ type Options struct {
 	// .dtb, .ucode, .pcrpkey and any extra named sections). Empty ones are
 	// left out, as systemd-stub treats them as absent.
 	Sections []Section
-	// SBAT entries of the user's, merged after the stub's and the kernel's;
-	// when there are none, sbat.UKIEntry is used, as ukify does.
+	// SBAT sources merged after the stub's and the kernel's (see
+	// sbat.Merge: an entry replaces an earlier one of the same component,
+	// Default sources only add components); when there are none,
+	// sbat.UKIEntry is used, as ukify does.
 	SBAT []sbat.Source
 }
 
@@ -53,8 +55,8 @@ func NewSpec(o Options) (*Spec, error) {
 		return nil, ErrSignedStub
 	}
 	s.stub = f
-	if v, err := stubVersion(f); err == nil {
-		s.stubVersion = v
+	if v, err := ReadStubInfo(f); err == nil {
+		s.stubInfo = v
 	}
 	if o.Linux == "" {
 		return nil, errors.New("no kernel given (.linux is required)")
@@ -106,7 +108,7 @@ func NewSpec(o Options) (*Spec, error) {
 	}
 	user := o.SBAT
 	if len(user) == 0 {
-		user = []sbat.Source{{Name: "default", Text: []byte(sbat.UKIEntry)}}
+		user = []sbat.Source{{Name: "default", Text: []byte(sbat.UKIEntry), Default: true}}
 	}
 	merged, err := sbat.Merge(append(sources, user...)...)
 	if err != nil {
@@ -149,13 +151,17 @@ func kernelSBAT(path string) ([]byte, error) {
 }
 
 // Add adds a section; empty sections are left out. A name may appear once,
-// and only .sbat may replace a section of the stub.
+// only .sbat may replace a section of the stub, and a name that starts with
+// a standard one is refused (ErrShadowedName).
 func (s *Spec) Add(sec Section) error {
 	if err := checkName(sec.Name); err != nil {
 		return err
 	}
 	if sec.Size() == 0 {
 		return nil
+	}
+	if std, ok := ShadowedName(sec.Name, s.stubInfo); ok {
+		return fmt.Errorf("%w: %s would be taken for %s", ErrShadowedName, sec.Name, std)
 	}
 	for _, have := range s.sections {
 		if have.Name == sec.Name {
@@ -188,5 +194,6 @@ func (s *Spec) Section(name string) (Section, bool) {
 	return Section{}, false
 }
 
-// StubVersion is the stub's .sdmagic version ("" when it has none).
-func (s *Spec) StubVersion() string { return s.stubVersion }
+// StubInfo is what the stub's .sdmagic says (zero when it has none or
+// cannot be read).
+func (s *Spec) StubInfo() StubInfo { return s.stubInfo }

@@ -29,24 +29,10 @@ func FindStub() (string, error) {
 
 // StubVersion returns the version in a stub's .sdmagic section, e.g.
 // "systemd-stub 252.39-1~deb12u2".
-func StubVersion(stub []byte) (string, error) {
+func StubVersion(stub []byte) (StubInfo, error) {
 	f, err := pe.NewFile(bytes.NewReader(stub), int64(len(stub)))
 	if err != nil {
-		return "", err
+		return StubInfo{}, err
 	}
-	return stubVersion(f)
-}
-
-func stubVersion(f *pe.File) (string, error) {
-	s := f.Section(SectionSDMagic)
-	if s == nil {
-		return "", ErrNotStub
-	}
-	b, err := f.SectionData(s, 4096)
-	if err != nil {
-		return "", err
-	}
-	v := string(bytes.TrimRight(b, "\x00"))
-	v = strings.TrimSuffix(strings.TrimPrefix(v, sdMagicPrefix), sdMagicSuffix)
-	return strings.TrimSpace(v), nil
+	return ReadStubInfo(f)
 }

@@ -197,7 +197,7 @@ func TestSpec(t *testing.T) {
 	if got := strings.Join(names, " "); got != ".linux .osrel .cmdline .initrd .uname .sbat" {
 		t.Errorf("Ordered: %s", got)
 	}
-	if v := spec.StubVersion(); !strings.HasPrefix(v, "systemd-stub 252") {
+	if v := spec.StubInfo(); !v.IsStub() || v.Major() != 252 {
 		t.Errorf("StubVersion %q", v)
 	}
 	sb, _ := spec.Section(SectionSBAT)
@@ -294,4 +294,27 @@ func hexOf(b []byte) []byte {
 		out = append(out, digits[c>>4], digits[c&15])
 	}
 	return out
+}
+
+func TestParseSDMagic(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		want  StubInfo
+		major int
+		err   error
+	}{
+		{"#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####\x00\x00", StubInfo{"systemd-stub", "252.39-1~deb12u2"}, 252, nil},
+		{"#### LoaderInfo: systemd-boot 257~rc2 ####", StubInfo{"systemd-boot", "257~rc2"}, 257, nil},
+		{"#### LoaderInfo: systemd-stub v252 ####", StubInfo{"systemd-stub", "v252"}, 0, nil},
+		{"#### LoaderInfo: systemd-stub  ####", StubInfo{}, 0, ErrNoLoaderInfo},
+		{"#### LoaderInfo: systemd-stub 252 extra ####", StubInfo{}, 0, ErrNoLoaderInfo},
+		{"LoaderInfo: systemd-stub 252", StubInfo{}, 0, ErrNoLoaderInfo},
+		{"garbage", StubInfo{}, 0, ErrNoLoaderInfo},
+		{"", StubInfo{}, 0, ErrNoLoaderInfo},
+	} {
+		got, err := ParseSDMagic([]byte(tc.in))
+		if !errors.Is(err, tc.err) || got != tc.want || got.Major() != tc.major {
+			t.Errorf("ParseSDMagic(%q) = %+v (major %d), %v; want %+v (major %d), %v", tc.in, got, got.Major(), err, tc.want, tc.major, tc.err)
+		}
+	}
 }
