@@ -26,8 +26,8 @@ power off), warn (continue), shell (emergency shell, then continue) or fail
 (exit 1 and let the caller decide). Parameters are listed in README.md.`
 
 func runBoot(ctx context.Context, env cli.Env, args []string) error {
-	fs := cli.NewFlagSet(env, toolName, "boot", "[--cmdline FILE]", bootHelp)
-	cmdlinePath := fs.String("cmdline", "/proc/cmdline", "read the kernel command line from FILE")
+	fs := cli.NewFlagSet(env, toolName, "boot", "[--cmdline PATH]", bootHelp)
+	cmdlinePath := fs.String("cmdline", "/proc/cmdline", "read the kernel command line from `PATH`")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -31,15 +31,15 @@ The store directory is opened below ROOT without following any symlink: a
 symlink there (ROOT/nix, ROOT/nix/store) is a verification failure. ROOT
 itself is resolved as given.
 
-With --digest, the manifest's sha256 is compared with D before the manifest is
+With --digest, the manifest's sha256 is compared with DIGEST before the manifest is
 parsed or the store is read.`
 
 func runCheck(ctx context.Context, env cli.Env, args []string) error {
-	fs := cli.NewFlagSet(env, toolName, "check", "--manifest FILE [options]", checkHelp)
-	manifestPath := fs.String("manifest", "", "the manifest to check against (required)")
-	digest := fs.String("digest", "", "expected sha256 of the manifest file (sha256:<hex>, SRI or hex)")
-	root := fs.String("root", "/", "directory the store is under (e.g. /sysroot in an initrd)")
-	jobs := fs.Int("jobs", 0, "parallel workers (default: one per CPU)")
+	fs := cli.NewFlagSet(env, toolName, "check", "--manifest PATH [options]", checkHelp)
+	manifestPath := fs.String("manifest", "", "the manifest `PATH` to check against (required)")
+	digest := fs.String("digest", "", "expected sha256 `DIGEST` of the manifest file (sha256:<hex>, SRI or hex)")
+	root := fs.String("root", "/", "the directory `DIR` the store is under (e.g. /sysroot in an initrd)")
+	jobs := fs.Int("jobs", 0, "`N` parallel workers (default: one per CPU)")
 	showProgress := fs.Bool("progress", false, "show bytes and paths done, rate and time left on standard error")
 	asJSON := fs.Bool("json", false, "print a machine-readable report on standard output")
 	noMode := fs.Bool("no-check-mode", false, "do not check permissions (0444/0555 files, 0555 directories)")
@@ -47,8 +47,8 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	noMtime := fs.Bool("no-check-mtime", false, "do not check that modification times are 1")
 	noOwner := fs.Bool("no-check-owner", false, "do not check owners and groups")
 	noXattrs := fs.Bool("no-check-xattrs", false, "do not check for extended attributes")
-	owner := fs.String("owner", "0:0", "owner of every store entry: UID:GID, USER:GROUP or USER (single-user stores)")
-	allowXattrs := fs.String("allow-xattrs", strings.Join(closure.DefaultAllowedXattrs, ","), "extended attributes allowed, comma-separated ('' for none)")
+	owner := fs.String("owner", "0:0", "`OWNER` of every store entry: UID:GID, USER:GROUP or USER (single-user stores)")
+	allowXattrs := fs.String("allow-xattrs", strings.Join(closure.DefaultAllowedXattrs, ","), "`NAMES` of extended attributes allowed, comma-separated ('' for none)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

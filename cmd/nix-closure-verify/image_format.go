@@ -39,15 +39,15 @@ type formatReport struct {
 
 func runImageFormat(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "image format", "IMAGE [options]", formatHelp)
-	hashFile := fs.String("hash-file", "", "where to write the hash tree (default IMAGE.verity)")
-	saltHex := fs.String("salt", "", "salt in hex, '-' for none (default 32 random bytes)")
-	uuidStr := fs.String("uuid", "", "UUID for the superblock (default random)")
-	dataBlockSize := fs.Uint32("data-block-size", verity.DefaultBlockSize, "data block size in bytes")
-	hashBlockSize := fs.Uint32("hash-block-size", verity.DefaultBlockSize, "hash block size in bytes")
-	dataBlocks := fs.Uint64("data-blocks", 0, "number of data blocks to cover (default all complete blocks)")
+	hashFile := fs.String("hash-file", "", "`PATH` to write the hash tree to (default IMAGE.verity)")
+	saltHex := fs.String("salt", "", "salt in `HEX`, '-' for none (default 32 random bytes)")
+	uuidStr := fs.String("uuid", "", "`UUID` for the superblock (default random)")
+	dataBlockSize := fs.Uint32("data-block-size", verity.DefaultBlockSize, "data block size in `BYTES`")
+	hashBlockSize := fs.Uint32("hash-block-size", verity.DefaultBlockSize, "hash block size in `BYTES`")
+	dataBlocks := fs.Uint64("data-blocks", 0, "number `N` of data blocks to cover (default all complete blocks)")
 	noSuperblock := fs.Bool("no-superblock", false, "write no superblock (open then needs every parameter: not supported by open)")
-	rootHashFile := fs.String("root-hash-file", "", "also write the root hash, in hex, to this file")
-	jobs := fs.Int("jobs", 0, "parallel hashing workers (default: one per CPU)")
+	rootHashFile := fs.String("root-hash-file", "", "also write the root hash, in hex, to `PATH`")
+	jobs := fs.Int("jobs", 0, "`N` parallel hashing workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := cli.Parse(fs, args); err != nil {
 		return err

@@ -23,11 +23,11 @@ dm-mod and dm-verity kernel modules. Prints the device path.`
 
 func runImageOpen(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "image open", "--root-hash H --name NAME IMAGE [options]", openHelp)
-	rootHex := fs.String("root-hash", "", "the trusted root hash, in hex (required)")
-	name := fs.String("name", "", "device-mapper name: the device is /dev/mapper/NAME (required)")
-	hashFile := fs.String("hash-file", "", "the hash tree (default IMAGE.verity; IMAGE itself with --hash-offset)")
-	hashOffset := fs.Uint64("hash-offset", 0, "byte offset of the superblock in the hash file")
-	onCorruption := fs.String("on-corruption", "eio", "what the kernel does on a bad block: eio (fail the read), restart or panic")
+	rootHex := fs.String("root-hash", "", "the trusted root hash, in `HEX` (required)")
+	name := fs.String("name", "", "device-mapper `NAME`: the device is /dev/mapper/NAME (required)")
+	hashFile := fs.String("hash-file", "", "the hash tree's `PATH` (default IMAGE.verity; IMAGE itself with --hash-offset)")
+	hashOffset := fs.Uint64("hash-offset", 0, "offset in `BYTES` of the superblock in the hash file")
+	onCorruption := fs.String("on-corruption", "eio", "`ACTION` the kernel takes on a bad block: eio (fail the read), restart or panic")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ the node). Loop devices open attached go with it.`
 
 func runImageClose(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "image close", "--name NAME", closeHelp)
-	name := fs.String("name", "", "device-mapper name (required)")
+	name := fs.String("name", "", "device-mapper `NAME` (required)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -19,7 +19,7 @@ verification failure.`
 
 func runImageSHA256(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "image sha256", "IMAGE [--expect HEX]", sha256Help)
-	expect := fs.String("expect", "", "the expected digest, in hex")
+	expect := fs.String("expect", "", "the expected digest, in `HEX`")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -30,10 +30,10 @@ type verifyReport struct {
 
 func runImageVerify(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "image verify", "--root-hash H IMAGE [options]", verifyHelp)
-	rootHex := fs.String("root-hash", "", "the trusted root hash, in hex (required)")
-	hashFile := fs.String("hash-file", "", "the hash tree (default IMAGE.verity; IMAGE itself with --hash-offset)")
-	hashOffset := fs.Uint64("hash-offset", 0, "byte offset of the superblock in the hash file")
-	jobs := fs.Int("jobs", 0, "parallel hashing workers (default: one per CPU)")
+	rootHex := fs.String("root-hash", "", "the trusted root hash, in `HEX` (required)")
+	hashFile := fs.String("hash-file", "", "the hash tree's `PATH` (default IMAGE.verity; IMAGE itself with --hash-offset)")
+	hashOffset := fs.Uint64("hash-offset", 0, "offset in `BYTES` of the superblock in the hash file")
+	jobs := fs.Int("jobs", 0, "`N` parallel hashing workers (default: one per CPU)")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	if err := cli.Parse(fs, args); err != nil {
 		return err

@@ -26,16 +26,16 @@ The manifest's own digest (sha256:<hex>) is printed on standard output when
 command line for 'check --digest'.`
 
 func runManifest(ctx context.Context, env cli.Env, args []string) error {
-	fs := cli.NewFlagSet(env, toolName, "manifest", "SOURCE [--output FILE]", manifestHelp)
-	closureInfo := fs.String("closure-info", "", "closureInfo directory, or a registration file (nix-store --dump-db)")
-	attrs := fs.String("attrs", "", "structured-attrs .attrs.json with an exportReferencesGraph closure")
-	pathInfo := fs.String("path-info", "", "output of 'nix path-info --json -r' ('-' for standard input)")
+	fs := cli.NewFlagSet(env, toolName, "manifest", "SOURCE [--output PATH]", manifestHelp)
+	closureInfo := fs.String("closure-info", "", "closureInfo directory, or a registration file (nix-store --dump-db): `PATH`")
+	attrs := fs.String("attrs", "", "structured-attrs .attrs.json `PATH` with an exportReferencesGraph closure")
+	pathInfo := fs.String("path-info", "", "`PATH` of the output of 'nix path-info --json -r' ('-' for standard input)")
 	rehash := fs.Bool("rehash", false, "hash the store paths given as arguments and their references here")
-	storeDir := fs.String("store-dir", closure.DefaultStoreDir, "the store directory the paths live in")
-	root := fs.String("root", "", "with --rehash: directory the store is under")
-	jobs := fs.Int("jobs", 0, "with --rehash: parallel workers (default: one per CPU)")
-	output := fs.String("output", "", "write the manifest to FILE instead of standard output")
-	digestFile := fs.String("digest-file", "", "also write the manifest's digest to FILE")
+	storeDir := fs.String("store-dir", closure.DefaultStoreDir, "the store directory `DIR` the paths live in")
+	root := fs.String("root", "", "with --rehash: the directory `DIR` the store is under")
+	jobs := fs.Int("jobs", 0, "with --rehash: `N` parallel workers (default: one per CPU)")
+	output := fs.String("output", "", "write the manifest to `PATH` instead of standard output")
+	digestFile := fs.String("digest-file", "", "also write the manifest's digest to `PATH`")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}

@@ -14,7 +14,7 @@ func runBuild(ctx context.Context, env cli.Env, args []string) error {
 		`Assemble a Unified Kernel Image: the systemd-stub with the kernel, initrds,
 command line, os-release and other payloads appended as sections, in the
 stub's canonical order, with the stub's, kernel's and given SBAT merged into
-one .sbat. Option names are ukify's. Any TEXT may be given as @FILE.
+one .sbat. Option names are ukify's. Any TEXT may be given as @PATH.
 With --secureboot-private-key and --secureboot-certificate the image is
 signed (Authenticode, SHA-256) in the same pass. The same inputs always give
 the same bytes.

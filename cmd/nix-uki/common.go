@@ -14,7 +14,7 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
 )
 
-// textArg resolves a TEXT argument: "@FILE" is the file's contents.
+// textArg resolves a TEXT argument: "@PATH" is the file's contents.
 func textArg(flag, v string) ([]byte, error) {
 	if p, ok := strings.CutPrefix(v, "@"); ok {
 		b, err := os.ReadFile(p)

@@ -55,7 +55,7 @@ lowering one is refused.`
 
 // closureHelp documents --closure-manifest in build's and measure's help.
 const closureHelp = `
-With --closure-manifest FILE (a manifest from "nix-closure-verify manifest",
+With --closure-manifest PATH (a manifest from "nix-closure-verify manifest",
 checked when read; a malformed one is refused with exit status 2) the
 image carries the closure manifest and its digest, both authenticated by
 the Secure Boot signature and measured into PCR 11:
@@ -65,13 +65,13 @@ the Secure Boot signature and measured into PCR 11:
     nix-closure-verify.* words of --cmdline and the digest, and decide what
     the boot check does) is appended to .initrd after the --initrd files
     (the kernel unpacks concatenated archives in order);
-  - " nix-closure-verify.digest=sha256:<hex of SHA-256 of FILE>" is appended
+  - " nix-closure-verify.digest=sha256:<hex of SHA-256 of PATH>" is appended
     to .cmdline (trailing white space of --cmdline is dropped first; without
     --cmdline the parameter alone is the command line).
 "nix-closure-verify boot" in the initrd compares the two.`
 
 // inputs maps the options to ukibuild's inputs: it finds the stub,
-// resolves TEXT arguments (@FILE) and splits --section NAME:TEXT. Every
+// resolves TEXT arguments (@PATH) and splits --section NAME:TEXT. Every
 // rule about what goes where lives in pkg/ukibuild.
 func (s *sectionFlags) inputs() (ukibuild.Inputs, error) {
 	var in ukibuild.Inputs
