@@ -57,6 +57,12 @@ func (t *Tool) run(ctx context.Context, env Env, args []string) error {
 	case "-h", "--help", "help":
 		t.usage(env.Stdout)
 		return nil
+	case "--version":
+		if len(args) > 1 {
+			return Usagef("--version takes no arguments")
+		}
+		printVersion(env.Stdout, t.Name)
+		return nil
 	}
 	for _, c := range t.Commands {
 		if c.Name == name {
@@ -67,7 +73,7 @@ func (t *Tool) run(ctx context.Context, env Env, args []string) error {
 }
 
 func (t *Tool) usage(w io.Writer) {
-	fmt.Fprintf(w, "%s: %s\n\nUsage: %s COMMAND [options]\n\nCommands:\n", t.Name, t.Summary, t.Name)
+	fmt.Fprintf(w, "%s: %s\n\nUsage: %s COMMAND [options]\n       %s --version\n\nCommands:\n", t.Name, t.Summary, t.Name, t.Name)
 	cmds := append([]Command(nil), t.Commands...)
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	for _, c := range cmds {
