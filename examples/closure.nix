@@ -1,13 +1,9 @@
 # A small real closure for the demo: a "system" that references a library
 # and a program, built with host tools only (no nixpkgs needed).
+# mk is the test fixtures' helper: its comment says why every script ends
+# with `exit 0` (Nix 2.8 otherwise kills some builders with signal 9).
 let
-  mk = name: script: derivation {
-    inherit name;
-    system = "x86_64-linux";
-    builder = "/bin/sh";
-    args = [ "-c" script ];
-    PATH = "/usr/bin:/bin";
-  };
+  inherit (import ../internal/nixtest/builders.nix) mk;
   lib = mk "demo-lib" "mkdir -p $out/lib; printf 'library v1\n' > $out/lib/libdemo.txt";
   hello = mk "demo-hello" ''
     mkdir -p $out/bin

@@ -11,6 +11,9 @@
 #   }
 #
 # The builder needs nothing but bash and nix-closure-verify (no coreutils).
+# The script ends with bash's own `exit 0` (after -e has stopped it on any
+# failure): Nix 2.8 kills the builder when its log pipe closes, so the last
+# program must not be exec'd in bash's place (see internal/nixtest).
 { nix-closure-verify, root, bash, system ? builtins.currentSystem }:
 derivation {
   name = "closure-manifest";
@@ -22,5 +25,6 @@ derivation {
     source "''${NIX_ATTRS_SH_FILE:-.attrs.sh}"
     ${nix-closure-verify}/bin/nix-closure-verify manifest \
       --attrs "''${NIX_ATTRS_JSON_FILE:-.attrs.json}" --output "''${outputs[out]}"
+    exit 0
   '' ];
 }

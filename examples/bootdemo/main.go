@@ -1,8 +1,9 @@
 // Command bootdemo is the end-to-end demo of README's main-job command:
 // it builds a Secure Boot signed UKI that carries a closure's manifest,
 // boots it in QEMU with OVMF enforcing Secure Boot, shows the store check
-// passing, then flips one byte of one store file and shows the boot stopping
-// with the path named.
+// passing, shows the firmware refusing a copy of the image whose manifest
+// digest was changed, then flips one byte of one store file and shows the
+// boot stopping with the path named.
 //
 //	go run ./examples/bootdemo --closure /nix/store/...-demo-system --out out/demo
 //
@@ -11,6 +12,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -22,6 +24,7 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 
@@ -48,7 +51,9 @@ func run(top, out string) error {
 	bin := filepath.Join(out, "bin")
 	ncv, nixUKI := filepath.Join(bin, "nix-closure-verify"), filepath.Join(bin, "nix-uki")
 	work := filepath.Join(out, "boot")
-	os.RemoveAll(work)
+	if err := removeAll(work); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(work, 0o755); err != nil {
 		return err
 	}
@@ -116,8 +121,34 @@ func run(top, out string) error {
 		return err
 	}
 
-	step("boot it: QEMU, OVMF with Secure Boot enforced (about 15 s under software emulation)")
-	if err := boot(esp, disk, filepath.Join(work, "console-pristine.log"), "nix-closure-verify: store ok", "NBS-DEMO"); err != nil {
+	step("boot it: QEMU, OVMF with Secure Boot enforced (software emulation: 15 s to a few minutes on a busy machine)")
+	if err := boot(esp, disk, filepath.Join(work, "console-pristine.log"), nil, "nix-closure-verify: store ok", "NBS-DEMO"); err != nil {
+		return err
+	}
+
+	// The manifest is tied to the image by its digest on the command line;
+	// the command line is inside the signed image. Change one digit of the
+	// digest, leave the signature as it was: the signature no longer
+	// matches, and the firmware refuses to start the image at all.
+	changed := filepath.Join(work, "nixos-digest-changed.efi")
+	step("change one digit of the manifest digest on the signed image's command line (" + filepath.Base(changed) + ")")
+	if err := changeDigest(uki, changed); err != nil {
+		return err
+	}
+	fmt.Println("$ nix-uki verify --cert " + cert + " " + changed)
+	verify := exec.Command(nixUKI, "verify", "--cert", cert, changed)
+	verify.Stdout, verify.Stderr = os.Stdout, os.Stdout
+	if err := verify.Run(); verify.ProcessState == nil || verify.ProcessState.ExitCode() != 1 {
+		return fmt.Errorf("nix-uki verify on the image whose digest was changed: %v (want exit status 1)", err)
+	}
+	fmt.Println("  (exit status 1: the signature does not cover this image any more)")
+	step("boot it: the firmware refuses the image before any of it runs")
+	espChanged := filepath.Join(work, "esp-digest-changed")
+	os.MkdirAll(filepath.Join(espChanged, "EFI", "BOOT"), 0o755)
+	if err := sh("cp", changed, filepath.Join(espChanged, "EFI", "BOOT", "BOOTX64.EFI")); err != nil {
+		return err
+	}
+	if err := boot(espChanged, disk, filepath.Join(work, "console-digest-changed.log"), harness.RefusedRE, "Access Denied", "!nix-closure-verify:", "!NBS-DEMO"); err != nil {
 		return err
 	}
 
@@ -134,39 +165,100 @@ func run(top, out string) error {
 	if err := sh("mkfs.ext4", "-q", "-F", "-d", root, disk, "32M"); err != nil {
 		return err
 	}
-	exec.Command("chmod", "-R", "u+w", root).Run()
 
 	step("boot again: the check names the path and stops the boot")
-	if err := boot(esp, disk, filepath.Join(work, "console-tampered.log"), "FAILED /nix/store/", "boot stopped", "!NBS-DEMO"); err != nil {
+	if err := boot(esp, disk, filepath.Join(work, "console-tampered.log"), nil, "FAILED /nix/store/", "boot stopped", "!NBS-DEMO"); err != nil {
 		return err
 	}
-	fmt.Println("\ndemo: ok: the signed boot checked the store, and refused to go on once one byte changed")
+	fmt.Println("\ndemo: ok: the signed boot checked the store, the firmware refused the image once its manifest digest changed, and the boot stopped once one store byte changed")
 	return nil
 }
 
-// boot runs one VM to power-off, shows the interesting console lines and
-// checks that each expected text appears (or, with a leading "!", does not).
-func boot(esp, disk, logPath string, expect ...string) error {
+// changeDigest copies the image at src to dst with one hex digit of the
+// manifest digest on its command line changed, in place: same size, same
+// signature.
+func changeDigest(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	param := []byte(closure.DigestParam + "=sha256:")
+	i := bytes.Index(data, param)
+	if i < 0 {
+		return fmt.Errorf("%s: no %s on the command line", src, closure.DigestParam)
+	}
+	d := &data[i+len(param)]
+	if *d == '0' {
+		*d = '1'
+	} else {
+		*d = '0'
+	}
+	return os.WriteFile(dst, data, 0o644)
+}
+
+// bootTimeLimit bounds one VM's life: a software-emulated boot takes about
+// 15 s on an idle machine, minutes on a busy one.
+const bootTimeLimit = 5 * time.Minute
+
+// boot runs one VM until it powers off, or until a console line matches
+// stopAt (when not nil: the firmware's refusal, after which OVMF would only
+// try other boot options). It shows the interesting console lines as they
+// come, with a line every 15 s of silence so a slow boot does not look hung,
+// and checks that each expected text appears (or, with a leading "!", does
+// not).
+func boot(esp, disk, logPath string, stopAt *regexp.Regexp, expect ...string) error {
 	logFile, err := os.Create(logPath)
 	if err != nil {
 		return err
 	}
 	defer logFile.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), bootTimeLimit)
 	defer cancel()
 	vm, err := harness.Start(ctx, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: esp,
-		Disks: []string{disk}, ConsoleCopy: logFile, Timeout: 3 * time.Minute})
+		Disks: []string{disk}, ConsoleCopy: logFile, Timeout: bootTimeLimit})
 	if err != nil {
 		return err
 	}
 	defer vm.Close()
-	err = vm.Wait(ctx)
-	for _, line := range strings.Split(vm.Console.Log(), "\n") {
-		if shown.MatchString(line) {
+
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		for {
+			line, err := vm.WaitFor(ctx, shown)
+			if err != nil {
+				return // the VM exited (or the time limit passed): Wait says which
+			}
+			select {
+			case lines <- line:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	tick := time.NewTicker(15 * time.Second)
+	defer tick.Stop()
+	stopped := false
+	for !stopped {
+		select {
+		case line, ok := <-lines:
+			if !ok {
+				stopped = true
+				break
+			}
 			fmt.Println("  console> " + strings.TrimSpace(line))
+			if stopAt != nil && stopAt.MatchString(line) {
+				stopped = true
+			}
+		case <-tick.C:
+			fmt.Printf("  ... %d s, still booting\n", int(time.Since(start).Seconds()))
 		}
 	}
-	fmt.Println("  (whole console: " + logPath + ")")
+	if stopAt == nil {
+		err = vm.Wait(ctx)
+	}
+	fmt.Printf("  (%d s; whole console: %s)\n", int(time.Since(start).Seconds()), logPath)
 	if err != nil {
 		return err
 	}
@@ -198,6 +290,18 @@ func flip(p string) error {
 	os.Chtimes(p, fi.ModTime(), fi.ModTime())
 	os.Chmod(filepath.Dir(p), 0o555)
 	return nil
+}
+
+// removeAll removes dir even where an earlier run left read-only
+// directories (a store copy keeps Nix's 0555).
+func removeAll(dir string) error {
+	filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err == nil && e.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	return os.RemoveAll(dir)
 }
 
 func step(s string) { fmt.Printf("\n== %s\n", s) }

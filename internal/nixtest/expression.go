@@ -1,19 +1,15 @@
 package nixtest
 
+import _ "embed"
+
 // Expression builds trees with every shape NAR has to get right: names that
 // sort oddly ("..b", ".a", "A" before "a"), unicode, spaces, a 255-byte name,
 // empty files and directories, dangling and directory symlinks, deep nesting,
 // executables, sizes around the 8-byte padding, a file larger than the copy
 // buffer, a top level that is a single file or a symlink, and references.
-const Expression = `
+var Expression = `
 let
-  mk = name: script: derivation {
-    inherit name;
-    system = "x86_64-linux";
-    builder = "/bin/sh";
-    args = [ "-c" script ];
-    PATH = "/usr/bin:/bin";
-  };
+  inherit (` + Builders + `) mk mkAttrs;
   leafFile = mk "leaf-file" "printf 'hello\n' > $out";
   leafExe = mk "leaf-exe" "printf '#!/bin/sh\necho hi\n' > $out; chmod +x $out";
   leafLink = mk "leaf-link" "ln -s /nowhere/at/all $out";
@@ -34,14 +30,14 @@ let
     echo ${leafExe} ${leafLink} > refs
   '';
   top = mk "top" "mkdir $out; echo ${odd} > $out/odd; ln -s ${leafFile} $out/leaf";
-  attrs = derivation {
-    name = "attrs";
-    system = "x86_64-linux";
-    builder = "/bin/bash";
-    args = [ "-c" "source .attrs.sh; mkdir \${outputs[out]}; cp .attrs.json \${outputs[out]}/attrs.json" ];
-    PATH = "/usr/bin:/bin";
-    __structuredAttrs = true;
-    exportReferencesGraph.closure = [ top ];
-  };
+  attrs = mkAttrs "attrs" { exportReferencesGraph.closure = [ top ]; }
+    "mkdir \${outputs[out]}; cp .attrs.json \${outputs[out]}/attrs.json";
 in { inherit top attrs leafFile leafExe leafLink odd; }
 `
+
+// Builders is builders.nix: an attribute set with mk and mkAttrs, the helpers
+// every fixture derivation goes through (examples/closure.nix imports the
+// same file). Its comment says why each script ends with `exit 0`.
+//
+//go:embed builders.nix
+var Builders string

@@ -62,6 +62,12 @@ func (t *Tool) run(ctx context.Context, env Env, args []string) error {
 	case "-h", "--help", "help":
 		t.usage(env.Stdout)
 		return nil
+	case "--version":
+		if len(args) > 1 {
+			return Usagef("--version takes no arguments")
+		}
+		printVersion(env.Stdout, t.Name)
+		return nil
 	}
 	if c := find(t.Commands, name); c != nil {
 		return t.runCommand(ctx, env, []string{name}, c, args[1:])
@@ -112,7 +118,7 @@ func names(cmds []Command) []string {
 }
 
 func (t *Tool) usage(w io.Writer) {
-	fmt.Fprintf(w, "%s: %s\n\nUsage: %s COMMAND [options]\n\nCommands:\n", t.Name, t.Summary, t.Name)
+	fmt.Fprintf(w, "%s: %s\n\nUsage: %s COMMAND [options]\n       %s --version\n\nCommands:\n", t.Name, t.Summary, t.Name, t.Name)
 	cmds := append([]Command(nil), t.Commands...)
 	sort.Slice(cmds, func(i, j int) bool { return cmds[i].Name < cmds[j].Name })
 	for _, c := range cmds {

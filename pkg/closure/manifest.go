@@ -63,14 +63,18 @@ func (d ManifestDigest) String() string { return "sha256:" + hex.EncodeToString(
 // DigestOf returns the digest of manifest bytes.
 func DigestOf(data []byte) ManifestDigest { return sha256.Sum256(data) }
 
+// digestForms names the forms ParseDigest accepts, for its error message.
+const digestForms = "sha256:HEX, sha256:NIX32, sha256:BASE64, sha256-BASE64 (SRI), or bare HEX, NIX32 or BASE64"
+
 // ParseDigest accepts a sha256 digest as "sha256:<hex|nix32|base64>",
-// "sha256-<base64>" (SRI) or bare hex.
+// "sha256-<base64>" (SRI) or bare hex, nix32 or base64. Its error names
+// every accepted form, on one line.
 func ParseDigest(s string) (ManifestDigest, error) {
 	var d ManifestDigest
 	algo := nixhash.SHA256
 	h, err := nixhash.ParseAny(s, &algo)
 	if err != nil {
-		return d, fmt.Errorf("invalid sha256 digest %q: %v", s, err)
+		return d, fmt.Errorf("invalid sha256 digest %q (accepted: %s): %w", s, digestForms, err)
 	}
 	copy(d[:], h.Digest())
 	return d, nil

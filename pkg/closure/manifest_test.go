@@ -127,3 +127,28 @@ func TestWriterValidatesAsReader(t *testing.T) {
 		}
 	}
 }
+
+// Every accepted form gives the same digest; a refusal names the accepted
+// forms on one line.
+func TestParseDigestForms(t *testing.T) {
+	const want = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855" // sha256 of ""
+	for _, s := range []string{
+		want,
+		"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+		"sha256:0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73",
+		"0mdqa9w1p6cmli6976v4wi0sw9r4p5prkj7lzfd1877wk11c9c73",
+		"sha256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+		"sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+		"47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",
+	} {
+		if d, err := ParseDigest(s); err != nil || d.String() != want {
+			t.Errorf("%s: got %v, %v", s, d, err)
+		}
+	}
+	for _, s := range []string{"", "zz", "sha256:abc", "md5:d41d8cd98f00b204e9800998ecf8427e", "sha512-abc"} {
+		_, err := ParseDigest(s)
+		if err == nil || !strings.Contains(err.Error(), "(accepted: "+digestForms+")") || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%q: error %v does not list the accepted forms on one line", s, err)
+		}
+	}
+}
