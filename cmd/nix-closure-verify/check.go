@@ -118,13 +118,11 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 			fmt.Fprintln(env.Stdout, p)
 		}
 	}
-	volume := fmt.Sprintf("%s in %.2f s", progress.Bytes(rep.Bytes), rep.Duration.Seconds())
 	if !rep.OK() {
-		return cli.Failedf("verification failed: %d of %d store paths differ (%s); checked %s",
-			rep.FailedPaths(), rep.Paths, plural(len(rep.Problems), "problem"), volume)
+		return cli.Failedf("verification failed: %s", rep.Summary())
 	}
 	if !*asJSON {
-		fmt.Fprintf(env.Stdout, "ok: %d store paths, %s\n", rep.Paths, volume)
+		fmt.Fprintf(env.Stdout, "ok: %s\n", rep.Summary())
 	}
 	return nil
 }
@@ -153,11 +151,4 @@ func writeJSONReport(w io.Writer, manifest string, digest closure.ManifestDigest
 		FailedPaths: rep.FailedPaths(), NarBytes: rep.Bytes,
 		Seconds: float64(rep.Duration.Round(time.Millisecond)) / float64(time.Second), Problems: problems,
 	})
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return fmt.Sprintf("%d %ss", n, word)
 }

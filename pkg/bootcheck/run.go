@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
-	"github.com/nix-boot-security/nix-boot-security/pkg/progress"
 	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
 
@@ -135,15 +134,9 @@ func (e Env) checkStore(ctx context.Context, c Config) error {
 	for _, p := range rep.Problems {
 		fmt.Fprintf(e.Console, "%s: FAILED %s\n", Prefix, p)
 	}
-	volume := fmt.Sprintf("%s in %.2f s", progress.Bytes(rep.Bytes), rep.Duration.Seconds())
 	if !rep.OK() {
-		problems := "1 problem"
-		if len(rep.Problems) != 1 {
-			problems = fmt.Sprintf("%d problems", len(rep.Problems))
-		}
-		return fmt.Errorf("%w: %d of %d store paths differ from the manifest (%s); checked %s",
-			ErrFailed, rep.FailedPaths(), rep.Paths, problems, volume)
+		return fmt.Errorf("%w: %s", ErrFailed, rep.Summary())
 	}
-	fmt.Fprintf(e.Console, "%s: store ok: %d paths, %s\n", Prefix, rep.Paths, volume)
+	fmt.Fprintf(e.Console, "%s: store ok: %s\n", Prefix, rep.Summary())
 	return nil
 }

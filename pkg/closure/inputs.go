@@ -69,7 +69,7 @@ func ParseRegistration(r io.Reader) ([]Entry, error) {
 		}
 		h, err := ParseNarHash(hashText)
 		if err != nil {
-			return nil, fmt.Errorf("%w: line %d: %v", ErrInput, line, err)
+			return nil, fmt.Errorf("%w: line %d: %w", ErrInput, line, err)
 		}
 		sizeText, err := next("a NAR size")
 		if err != nil {
@@ -120,7 +120,7 @@ func (pi pathInfo) entry() (Entry, error) {
 	}
 	h, err := ParseNarHash(pi.NarHash)
 	if err != nil {
-		return Entry{}, fmt.Errorf("%w: %s: %v", ErrInput, pi.Path, err)
+		return Entry{}, fmt.Errorf("%w: %s: %w", ErrInput, pi.Path, err)
 	}
 	return Entry{Path: pi.Path, NarHash: h, NarSize: *pi.NarSize}, nil
 }
@@ -131,7 +131,7 @@ func (pi pathInfo) entry() (Entry, error) {
 func ParseAttrsJSON(data []byte) ([]Entry, error) {
 	var attrs map[string]json.RawMessage
 	if err := json.Unmarshal(data, &attrs); err != nil {
-		return nil, fmt.Errorf("%w: .attrs.json: %v", ErrInput, err)
+		return nil, fmt.Errorf("%w: .attrs.json: %w", ErrInput, err)
 	}
 	var entries []Entry
 	for _, raw := range attrs {
@@ -144,7 +144,7 @@ func ParseAttrsJSON(data []byte) ([]Entry, error) {
 		}
 		var infos []pathInfo
 		if err := json.Unmarshal(raw, &infos); err != nil {
-			return nil, fmt.Errorf("%w: .attrs.json: %v", ErrInput, err)
+			return nil, fmt.Errorf("%w: .attrs.json: %w", ErrInput, err)
 		}
 		for _, pi := range infos {
 			e, err := pi.entry()
@@ -168,12 +168,12 @@ func ParsePathInfoJSON(data []byte) ([]Entry, error) {
 	switch {
 	case len(data) > 0 && data[0] == '[':
 		if err := json.Unmarshal(data, &infos); err != nil {
-			return nil, fmt.Errorf("%w: path-info JSON: %v", ErrInput, err)
+			return nil, fmt.Errorf("%w: path-info JSON: %w", ErrInput, err)
 		}
 	case len(data) > 0 && data[0] == '{':
 		var byPath map[string]*pathInfo
 		if err := json.Unmarshal(data, &byPath); err != nil {
-			return nil, fmt.Errorf("%w: path-info JSON: %v", ErrInput, err)
+			return nil, fmt.Errorf("%w: path-info JSON: %w", ErrInput, err)
 		}
 		for p, pi := range byPath {
 			if pi == nil {

@@ -98,7 +98,7 @@ func (p *manifestParser) parse() (*Manifest, error) {
 		return nil, err
 	}
 	if err := ValidateStoreDir(storeDir); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+		return nil, fmt.Errorf("%w: %w", ErrManifest, err)
 	}
 	count, err := p.number("paths")
 	if err != nil {

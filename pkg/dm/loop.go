@@ -25,7 +25,7 @@ func AttachLoop(backing *os.File) (*Loop, error) {
 	ctl, err := os.OpenFile(filepath.Join(DevDir, "loop-control"), os.O_RDWR, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENODEV) {
-			return nil, fmt.Errorf("%w: %v", ErrNoLoop, err)
+			return nil, fmt.Errorf("%w: %w", ErrNoLoop, err)
 		}
 		return nil, fmt.Errorf("opening loop-control: %w", err)
 	}

@@ -37,7 +37,7 @@ func makeControlNode(path string) error {
 func miscMinor(name string) (uint32, error) {
 	f, err := os.Open("/proc/misc")
 	if err != nil {
-		return 0, fmt.Errorf("%w: cannot read /proc/misc: %v", ErrNoDeviceMapper, err)
+		return 0, fmt.Errorf("%w: cannot read /proc/misc: %w", ErrNoDeviceMapper, err)
 	}
 	defer f.Close()
 	s := bufio.NewScanner(f)

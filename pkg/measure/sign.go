@@ -48,7 +48,7 @@ func Sign(key crypto.Signer, pub crypto.PublicKey, p *Prediction) (PCRSig, error
 		// Check our own signature: a signer backed by something else (an
 		// HSM, a remote service) could hand back garbage.
 		if err := rsa.VerifyPKCS1v15(rpub, v.Bank.Hash(), digest(v.Bank, pol), sig); err != nil {
-			return PCRSig{}, fmt.Errorf("signing %s policy for phase %s: %w: %v", v.Bank, v.Phase, ErrBadSignature, err)
+			return PCRSig{}, fmt.Errorf("signing %s policy for phase %s: %w: %w", v.Bank, v.Phase, ErrBadSignature, err)
 		}
 		// Entries are appended, not merged: systemd-measure lists one per
 		// phase path even when two paths give the same value.

@@ -26,7 +26,7 @@ func KernelRelease(path string) (string, error) {
 	defer f.Close()
 	var hdr [0x210]byte
 	if _, err := io.ReadFull(f, hdr[:]); err != nil {
-		return "", fmt.Errorf("%w: %v", ErrNoRelease, err)
+		return "", fmt.Errorf("%w: %w", ErrNoRelease, err)
 	}
 	if string(hdr[0x202:0x206]) != "HdrS" {
 		return "", fmt.Errorf("%w: no x86 boot protocol header", ErrNoRelease)

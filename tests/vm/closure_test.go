@@ -30,7 +30,7 @@ const (
 )
 
 var (
-	storeOKRE     = regexp.MustCompile(`^nix-closure-verify: store ok: \d+ paths, `)
+	storeOKRE     = regexp.MustCompile(`^nix-closure-verify: store ok: \d+ store paths, `)
 	bootStoppedRE = regexp.MustCompile(`^nix-closure-verify: boot stopped; powering off$`)
 	continuesRE   = regexp.MustCompile("^" + continuesMarker + "$")
 )
