@@ -55,8 +55,8 @@ func run(in, out string) error {
 		le.PutUint32(res[s.hdr+16:], uint32(keep))
 		res = append(res, b[s.ptr:s.ptr+keep]...)
 	}
-	le.PutUint32(res[fh+8:], 0)  // PointerToSymbolTable
-	le.PutUint32(res[fh+12:], 0) // NumberOfSymbols
+	le.PutUint32(res[fh+8:], 0)     // PointerToSymbolTable
+	le.PutUint32(res[fh+12:], 0)    // NumberOfSymbols
 	if le.Uint32(b[opt+108:]) > 4 { // the certificate table's data directory entry
 		le.PutUint64(res[opt+112+4*8:], 0)
 	}
