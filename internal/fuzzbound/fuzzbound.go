@@ -8,8 +8,8 @@ package fuzzbound
 
 import (
 	"fmt"
-	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 )
@@ -24,12 +24,11 @@ const Slack = 4 << 20
 const Timeout = 20 * time.Second
 
 // Check runs fn and fails t if it runs longer than Timeout or allocates
-// more than maxAlloc bytes in total (runtime.MemStats.TotalAlloc, so every
-// allocation counts, even one freed at once).
+// more than maxAlloc bytes in total (the runtime's cumulative count of heap
+// bytes allocated, so every allocation counts, even one freed at once).
 func Check(t testing.TB, maxAlloc uint64, fn func()) {
 	t.Helper()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
+	before := allocated()
 	done := make(chan any, 1)
 	go func() {
 		defer func() {
@@ -48,10 +47,17 @@ func Check(t testing.TB, maxAlloc uint64, fn func()) {
 	case <-time.After(Timeout):
 		t.Fatalf("no result after %v: the parser hangs on this input", Timeout)
 	}
-	runtime.ReadMemStats(&after)
-	if n := after.TotalAlloc - before.TotalAlloc; n > maxAlloc {
+	if n := allocated() - before; n > maxAlloc {
 		t.Fatalf("allocated %d bytes, more than the %d this input justifies", n, maxAlloc)
 	}
+}
+
+// allocated reads the heap bytes allocated so far. runtime/metrics reads it
+// without stopping the world, as runtime.ReadMemStats would on every input.
+func allocated() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }
 
 // Linear is the allocation bound for a parser that may keep a few copies
