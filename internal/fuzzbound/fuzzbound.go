@@ -8,7 +8,6 @@ package fuzzbound
 
 import (
 	"fmt"
-	"runtime/debug"
 	"runtime/metrics"
 	"testing"
 	"time"
@@ -23,30 +22,29 @@ const Slack = 4 << 20
 // far longer.
 const Timeout = 20 * time.Second
 
-// Check runs fn and fails t if it runs longer than Timeout or allocates
-// more than maxAlloc bytes in total (the runtime's cumulative count of heap
-// bytes allocated, so every allocation counts, even one freed at once).
+// Fuzz is f.Fuzz for a target of one []byte argument whose body is held
+// to Check's bounds, with Linear(input, factor) as the allocation bound.
+func Fuzz(f *testing.F, factor uint64, body func(t *testing.T, input []byte)) {
+	f.Helper()
+	f.Fuzz(func(t *testing.T, input []byte) {
+		Check(t, Linear(input, factor), func() { body(t, input) })
+	})
+}
+
+// Check runs fn on the test's goroutine (so fn may call t.Fatal) and fails
+// t if it allocates more than maxAlloc bytes in total (the runtime's
+// cumulative count of heap bytes allocated, so every allocation counts,
+// even one freed at once). If fn runs longer than Timeout the process
+// panics: the fuzzer reports a worker that dies as a crash and keeps the
+// input, which it cannot do for a worker that never returns.
 func Check(t testing.TB, maxAlloc uint64, fn func()) {
 	t.Helper()
 	before := allocated()
-	done := make(chan any, 1)
-	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- fmt.Sprintf("%v\n%s", p, debug.Stack())
-			}
-			close(done)
-		}()
-		fn()
-	}()
-	select {
-	case p := <-done:
-		if p != nil {
-			panic(p) // the fuzzer reports it, with the parser's stack
-		}
-	case <-time.After(Timeout):
-		t.Fatalf("no result after %v: the parser hangs on this input", Timeout)
-	}
+	watchdog := time.AfterFunc(Timeout, func() {
+		panic(fmt.Sprintf("fuzzbound: no result after %v: the code under test hangs on this input", Timeout))
+	})
+	defer watchdog.Stop()
+	fn()
 	if n := allocated() - before; n > maxAlloc {
 		t.Fatalf("allocated %d bytes, more than the %d this input justifies", n, maxAlloc)
 	}

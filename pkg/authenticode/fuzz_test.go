@@ -19,29 +19,27 @@ import (
 // FuzzParseCertificateTable splits a certificate table. Round trip: the
 // entries written again with AppendEntry parse to the same data.
 func FuzzParseCertificateTable(f *testing.F) {
-	f.Fuzz(func(t *testing.T, table []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(table, 4), func() {
-			entries, err := ParseCertificateTable(table)
-			if err != nil {
-				return
+	fuzzbound.Fuzz(f, 4, func(t *testing.T, table []byte) {
+		entries, err := ParseCertificateTable(table)
+		if err != nil {
+			return
+		}
+		var again []byte
+		for _, e := range entries {
+			again = AppendEntry(again, e.Data)
+		}
+		got, err := ParseCertificateTable(again)
+		if err != nil {
+			t.Fatalf("a table AppendEntry wrote does not parse: %v", err)
+		}
+		if len(got) != len(entries) {
+			t.Fatalf("%d entries written, %d read back", len(entries), len(got))
+		}
+		for i := range got {
+			if !bytes.Equal(got[i].Data, entries[i].Data) || got[i].Type != WIN_CERT_TYPE_PKCS_SIGNED_DATA {
+				t.Fatalf("entry %d changed on the round trip", i)
 			}
-			var again []byte
-			for _, e := range entries {
-				again = AppendEntry(again, e.Data)
-			}
-			got, err := ParseCertificateTable(again)
-			if err != nil {
-				t.Fatalf("a table AppendEntry wrote does not parse: %v", err)
-			}
-			if len(got) != len(entries) {
-				t.Fatalf("%d entries written, %d read back", len(entries), len(got))
-			}
-			for i := range got {
-				if !bytes.Equal(got[i].Data, entries[i].Data) || got[i].Type != WIN_CERT_TYPE_PKCS_SIGNED_DATA {
-					t.Fatalf("entry %d changed on the round trip", i)
-				}
-			}
-		})
+		}
 	})
 }
 
@@ -49,18 +47,16 @@ func FuzzParseCertificateTable(f *testing.F) {
 // as verify does (signature over the attributes, chain to the seeds' roots).
 func FuzzParseSignature(f *testing.F) {
 	roots := fuzzRoots(f)
-	f.Fuzz(func(t *testing.T, der []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(der, 32), func() {
-			s, err := ParseSignature(der)
-			if err != nil {
-				return
-			}
-			if s.Signer == nil || len(s.Digest) != s.DigestAlg.Size() {
-				t.Fatalf("parsed signature without signer or with a %d-byte digest for %v", len(s.Digest), s.DigestAlg)
-			}
-			_ = s.CheckSignature()
-			_ = s.CheckTrust(roots)
-		})
+	fuzzbound.Fuzz(f, 32, func(t *testing.T, der []byte) {
+		s, err := ParseSignature(der)
+		if err != nil {
+			return
+		}
+		if s.Signer == nil || len(s.Digest) != s.DigestAlg.Size() {
+			t.Fatalf("parsed signature without signer or with a %d-byte digest for %v", len(s.Digest), s.DigestAlg)
+		}
+		_ = s.CheckSignature()
+		_ = s.CheckTrust(roots)
 	})
 }
 
@@ -68,22 +64,20 @@ func FuzzParseSignature(f *testing.F) {
 // verifies must carry a signature whose digest is the image's own hash.
 func FuzzVerifyImage(f *testing.F) {
 	roots := fuzzRoots(f)
-	f.Fuzz(func(t *testing.T, img []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(img, 32), func() {
-			pf, err := pe.NewFile(bytes.NewReader(img), int64(len(img)))
-			if err != nil {
-				return
-			}
-			_, _ = Signatures(pf)
-			s, err := VerifyImage(pf, roots)
-			if err != nil {
-				return
-			}
-			d, err := Hash(pf, s.DigestAlg.New())
-			if err != nil || !bytes.Equal(d, s.Digest) {
-				t.Fatalf("verified, but the image hashes to %x (%v), the signature says %x", d, err, s.Digest)
-			}
-		})
+	fuzzbound.Fuzz(f, 32, func(t *testing.T, img []byte) {
+		pf, err := pe.NewFile(bytes.NewReader(img), int64(len(img)))
+		if err != nil {
+			return
+		}
+		_, _ = Signatures(pf)
+		s, err := VerifyImage(pf, roots)
+		if err != nil {
+			return
+		}
+		d, err := Hash(pf, s.DigestAlg.New())
+		if err != nil || !bytes.Equal(d, s.Digest) {
+			t.Fatalf("verified, but the image hashes to %x (%v), the signature says %x", d, err, s.Digest)
+		}
 	})
 }
 

@@ -18,60 +18,52 @@ import (
 // one spelling per manifest, so whatever parses is written back byte for
 // byte, by Marshal and by NewManifest from the parsed entries.
 func FuzzParseManifest(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(data, 8), func() {
-			m, err := ParseManifest(data)
-			if err != nil {
-				return
-			}
-			if out := m.Marshal(); !bytes.Equal(out, data) {
-				t.Fatalf("parsed manifest written back differs:\n%q\n%q", data, out)
-			}
-			n, err := NewManifest(m.StoreDir, m.Entries)
-			if err != nil {
-				t.Fatalf("NewManifest refuses entries ParseManifest accepted: %v", err)
-			}
-			if !bytes.Equal(n.Marshal(), data) {
-				t.Fatal("NewManifest from the parsed entries writes other bytes")
-			}
-		})
+	fuzzbound.Fuzz(f, 8, func(t *testing.T, data []byte) {
+		m, err := ParseManifest(data)
+		if err != nil {
+			return
+		}
+		if out := m.Marshal(); !bytes.Equal(out, data) {
+			t.Fatalf("parsed manifest written back differs:\n%q\n%q", data, out)
+		}
+		n, err := NewManifest(m.StoreDir, m.Entries)
+		if err != nil {
+			t.Fatalf("NewManifest refuses entries ParseManifest accepted: %v", err)
+		}
+		if !bytes.Equal(n.Marshal(), data) {
+			t.Fatal("NewManifest from the parsed entries writes other bytes")
+		}
 	})
 }
 
 // FuzzParseRegistration reads closureInfo's registration (the format of
 // nix-store --dump-db).
 func FuzzParseRegistration(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(data, 8), func() {
-			entries, err := ParseRegistration(bytes.NewReader(data))
-			if err == nil {
-				checkInputEntries(t, data, entries)
-			}
-		})
+	fuzzbound.Fuzz(f, 8, func(t *testing.T, data []byte) {
+		entries, err := ParseRegistration(bytes.NewReader(data))
+		if err == nil {
+			checkInputEntries(t, data, entries)
+		}
 	})
 }
 
 // FuzzParsePathInfoJSON reads `nix path-info --json -r` output.
 func FuzzParsePathInfoJSON(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(data, 32), func() {
-			entries, err := ParsePathInfoJSON(data)
-			if err == nil {
-				checkInputEntries(t, data, entries)
-			}
-		})
+	fuzzbound.Fuzz(f, 32, func(t *testing.T, data []byte) {
+		entries, err := ParsePathInfoJSON(data)
+		if err == nil {
+			checkInputEntries(t, data, entries)
+		}
 	})
 }
 
 // FuzzParseAttrsJSON reads a structured-attrs .attrs.json.
 func FuzzParseAttrsJSON(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(data, 32), func() {
-			entries, err := ParseAttrsJSON(data)
-			if err == nil {
-				checkInputEntries(t, data, entries)
-			}
-		})
+	fuzzbound.Fuzz(f, 32, func(t *testing.T, data []byte) {
+		entries, err := ParseAttrsJSON(data)
+		if err == nil {
+			checkInputEntries(t, data, entries)
+		}
 	})
 }
 

@@ -14,27 +14,25 @@ import (
 // in systemd's compact form, which parses to the same signatures and is
 // written again to the same bytes.
 func FuzzParsePCRSig(f *testing.F) {
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(data, 32), func() {
-			s, err := ParsePCRSig(data)
-			if err != nil {
-				return
-			}
-			out, err := s.MarshalJSON()
-			if err != nil {
-				t.Fatalf("MarshalJSON refuses what ParsePCRSig accepted: %v", err)
-			}
-			again, err := ParsePCRSig(out)
-			if err != nil {
-				t.Fatalf("MarshalJSON output does not parse: %v\n%s", err, out)
-			}
-			if !samePCRSig(s, again) {
-				t.Fatalf("round trip changed the signatures:\n%s", out)
-			}
-			if out2, _ := again.MarshalJSON(); !bytes.Equal(out, out2) {
-				t.Fatalf("MarshalJSON is not stable:\n%s\n%s", out, out2)
-			}
-		})
+	fuzzbound.Fuzz(f, 32, func(t *testing.T, data []byte) {
+		s, err := ParsePCRSig(data)
+		if err != nil {
+			return
+		}
+		out, err := s.MarshalJSON()
+		if err != nil {
+			t.Fatalf("MarshalJSON refuses what ParsePCRSig accepted: %v", err)
+		}
+		again, err := ParsePCRSig(out)
+		if err != nil {
+			t.Fatalf("MarshalJSON output does not parse: %v\n%s", err, out)
+		}
+		if !samePCRSig(s, again) {
+			t.Fatalf("round trip changed the signatures:\n%s", out)
+		}
+		if out2, _ := again.MarshalJSON(); !bytes.Equal(out, out2) {
+			t.Fatalf("MarshalJSON is not stable:\n%s\n%s", out, out2)
+		}
 	})
 }
 

@@ -16,37 +16,35 @@ import (
 // CheckSum. Whatever NewFile accepts must be self-consistent: headers and
 // sections inside the file, no section overlapping another.
 func FuzzNewFile(f *testing.F) {
-	f.Fuzz(func(t *testing.T, img []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(img, 3), func() {
-			pf, err := NewFile(bytes.NewReader(img), int64(len(img)))
+	fuzzbound.Fuzz(f, 3, func(t *testing.T, img []byte) {
+		pf, err := NewFile(bytes.NewReader(img), int64(len(img)))
+		if err != nil {
+			return
+		}
+		if int64(len(pf.Header)) != int64(pf.SizeOfHeaders) || int64(pf.SizeOfHeaders) > int64(len(img)) {
+			t.Fatalf("Header is %d bytes, SizeOfHeaders %d, file %d", len(pf.Header), pf.SizeOfHeaders, len(img))
+		}
+		for i := range pf.Sections {
+			s := &pf.Sections[i]
+			if end := int64(s.PointerToRawData) + int64(s.SizeOfRawData); s.SizeOfRawData > 0 && end > int64(len(img)) {
+				t.Fatalf("section %d ends at %d, past the file (%d)", i, end, len(img))
+			}
+			b, err := pf.SectionData(s, int64(len(img)))
 			if err != nil {
-				return
+				t.Fatalf("section %d inside the file does not read: %v", i, err)
 			}
-			if int64(len(pf.Header)) != int64(pf.SizeOfHeaders) || int64(pf.SizeOfHeaders) > int64(len(img)) {
-				t.Fatalf("Header is %d bytes, SizeOfHeaders %d, file %d", len(pf.Header), pf.SizeOfHeaders, len(img))
+			if len(b) > int(s.SizeOfRawData) {
+				t.Fatalf("section %d: %d bytes read, SizeOfRawData %d", i, len(b), s.SizeOfRawData)
 			}
-			for i := range pf.Sections {
-				s := &pf.Sections[i]
-				if end := int64(s.PointerToRawData) + int64(s.SizeOfRawData); s.SizeOfRawData > 0 && end > int64(len(img)) {
-					t.Fatalf("section %d ends at %d, past the file (%d)", i, end, len(img))
-				}
-				b, err := pf.SectionData(s, int64(len(img)))
-				if err != nil {
-					t.Fatalf("section %d inside the file does not read: %v", i, err)
-				}
-				if len(b) > int(s.SizeOfRawData) {
-					t.Fatalf("section %d: %d bytes read, SizeOfRawData %d", i, len(b), s.SizeOfRawData)
-				}
-				_ = pf.Section(s.NameString())
-			}
-			for i := 0; i < int(pf.NumberOfRvaAndSizes); i++ {
-				_ = pf.DataDirectory(i)
-			}
-			if d, err := pf.CertificateTable(); err == nil && int64(d.VirtualAddress)+int64(d.Size) > int64(len(img)) {
-				t.Fatalf("certificate table [%d, +%d) accepted past the file (%d)", d.VirtualAddress, d.Size, len(img))
-			}
-			_ = Checksum(img, int(pf.ChecksumOffset()))
-		})
+			_ = pf.Section(s.NameString())
+		}
+		for i := 0; i < int(pf.NumberOfRvaAndSizes); i++ {
+			_ = pf.DataDirectory(i)
+		}
+		if d, err := pf.CertificateTable(); err == nil && int64(d.VirtualAddress)+int64(d.Size) > int64(len(img)) {
+			t.Fatalf("certificate table [%d, +%d) accepted past the file (%d)", d.VirtualAddress, d.Size, len(img))
+		}
+		_ = Checksum(img, int(pf.ChecksumOffset()))
 	})
 }
 
@@ -56,49 +54,47 @@ func FuzzNewFile(f *testing.F) {
 // section's bytes.
 func FuzzAppend(f *testing.F) {
 	payload := []byte("appended by FuzzAppend")
-	f.Fuzz(func(t *testing.T, img []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(img, 4), func() {
-			a, err := NewAppender(img)
-			if err != nil {
-				return
+	fuzzbound.Fuzz(f, 4, func(t *testing.T, img []byte) {
+		a, err := NewAppender(img)
+		if err != nil {
+			return
+		}
+		if err := a.Append(".fuzz", int64(len(payload)), IMAGE_SCN_MEM_READ|IMAGE_SCN_CNT_INITIALIZED_DATA); err != nil {
+			t.Fatal(err)
+		}
+		l, err := a.Layout()
+		if err != nil {
+			return
+		}
+		out := writeLayout(l, payload)
+		if int64(len(out)) != l.Size() {
+			t.Fatalf("wrote %d bytes, Layout.Size says %d", len(out), l.Size())
+		}
+		g, err := NewFile(bytes.NewReader(out), int64(len(out)))
+		if err != nil {
+			t.Fatalf("the written image does not parse: %v", err)
+		}
+		base := a.Base().Sections
+		if len(g.Sections) != len(base)+1 {
+			t.Fatalf("%d sections written, want %d", len(g.Sections), len(base)+1)
+		}
+		for _, s := range base {
+			var found bool
+			for _, w := range g.Sections[:len(base)] {
+				found = found || (w.Name == s.Name && w.VirtualAddress == s.VirtualAddress && w.VirtualSize == s.VirtualSize)
 			}
-			if err := a.Append(".fuzz", int64(len(payload)), IMAGE_SCN_MEM_READ|IMAGE_SCN_CNT_INITIALIZED_DATA); err != nil {
-				t.Fatal(err)
+			if !found {
+				t.Fatalf("section %s at %#x moved in memory or was lost", s.NameString(), s.VirtualAddress)
 			}
-			l, err := a.Layout()
-			if err != nil {
-				return
-			}
-			out := writeLayout(l, payload)
-			if int64(len(out)) != l.Size() {
-				t.Fatalf("wrote %d bytes, Layout.Size says %d", len(out), l.Size())
-			}
-			g, err := NewFile(bytes.NewReader(out), int64(len(out)))
-			if err != nil {
-				t.Fatalf("the written image does not parse: %v", err)
-			}
-			base := a.Base().Sections
-			if len(g.Sections) != len(base)+1 {
-				t.Fatalf("%d sections written, want %d", len(g.Sections), len(base)+1)
-			}
-			for _, s := range base {
-				var found bool
-				for _, w := range g.Sections[:len(base)] {
-					found = found || (w.Name == s.Name && w.VirtualAddress == s.VirtualAddress && w.VirtualSize == s.VirtualSize)
-				}
-				if !found {
-					t.Fatalf("section %s at %#x moved in memory or was lost", s.NameString(), s.VirtualAddress)
-				}
-			}
-			s := g.Section(".fuzz")
-			if s == nil {
-				t.Fatal("appended section missing")
-			}
-			got, err := g.SectionData(s, 1<<20)
-			if err != nil || !bytes.Equal(got, payload) {
-				t.Fatalf("appended section reads %q, %v", got, err)
-			}
-		})
+		}
+		s := g.Section(".fuzz")
+		if s == nil {
+			t.Fatal("appended section missing")
+		}
+		got, err := g.SectionData(s, 1<<20)
+		if err != nil || !bytes.Equal(got, payload) {
+			t.Fatalf("appended section reads %q, %v", got, err)
+		}
 	})
 }
 

@@ -12,35 +12,33 @@ import (
 // written back by String to a line that parses to it; Merge of the text
 // parses back to its header and the entries, duplicates dropped.
 func FuzzParse(f *testing.F) {
-	f.Fuzz(func(t *testing.T, text []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(text, 16), func() {
-			_, entries, err := Parse("fuzz", text)
-			if err != nil {
-				return
+	fuzzbound.Fuzz(f, 16, func(t *testing.T, text []byte) {
+		_, entries, err := Parse("fuzz", text)
+		if err != nil {
+			return
+		}
+		for _, e := range entries {
+			again, err := ParseLine(e.String())
+			if err != nil || again != e {
+				t.Fatalf("entry %q does not read back: %v", e.String(), err)
 			}
-			for _, e := range entries {
-				again, err := ParseLine(e.String())
-				if err != nil || again != e {
-					t.Fatalf("entry %q does not read back: %v", e.String(), err)
-				}
+		}
+		merged, err := Merge(Source{Name: "fuzz", Text: text})
+		if err != nil {
+			t.Fatalf("Merge refuses text Parse accepted: %v", err)
+		}
+		header, got, err := Parse("merged", merged)
+		if err != nil || header == nil || header.String() != Header {
+			t.Fatalf("merged SBAT does not parse under the header: %v", err)
+		}
+		var want []Entry
+		for _, e := range entries {
+			if !slices.Contains(want, e) {
+				want = append(want, e)
 			}
-			merged, err := Merge(Source{Name: "fuzz", Text: text})
-			if err != nil {
-				t.Fatalf("Merge refuses text Parse accepted: %v", err)
-			}
-			header, got, err := Parse("merged", merged)
-			if err != nil || header == nil || header.String() != Header {
-				t.Fatalf("merged SBAT does not parse under the header: %v", err)
-			}
-			var want []Entry
-			for _, e := range entries {
-				if !slices.Contains(want, e) {
-					want = append(want, e)
-				}
-			}
-			if !slices.Equal(got, want) {
-				t.Fatalf("merged entries %q, want %q", got, want)
-			}
-		})
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("merged entries %q, want %q", got, want)
+		}
 	})
 }

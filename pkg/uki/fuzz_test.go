@@ -19,7 +19,7 @@ const maxFuzzPadding = 64 << 20
 // and SBAT parsed, signatures parsed and their digests compared. Seeds are
 // real UKIs (testdata/mkfuzzseeds).
 func FuzzInspect(f *testing.F) {
-	f.Fuzz(func(t *testing.T, img []byte) {
+	fuzzbound.Fuzz(f, 16, func(t *testing.T, img []byte) {
 		pf, err := pe.NewFile(bytes.NewReader(img), int64(len(img)))
 		if err != nil {
 			return
@@ -27,18 +27,16 @@ func FuzzInspect(f *testing.F) {
 		if padding(pf) > maxFuzzPadding {
 			t.Skip("VirtualSize padding beyond the bound Inspect does not enforce yet")
 		}
-		fuzzbound.Check(t, fuzzbound.Linear(img, 16), func() {
-			info, err := Inspect(pf)
-			if err != nil {
-				return
-			}
-			if len(info.Sections) != len(pf.Sections) {
-				t.Fatalf("%d sections described, the image has %d", len(info.Sections), len(pf.Sections))
-			}
-			if info.UKI && (pf.Section(SectionLinux) == nil || len(info.Problems) != 0) {
-				t.Fatalf("UKI: yes without .linux or with problems %q", info.Problems)
-			}
-		})
+		info, err := Inspect(pf)
+		if err != nil {
+			return
+		}
+		if len(info.Sections) != len(pf.Sections) {
+			t.Fatalf("%d sections described, the image has %d", len(info.Sections), len(pf.Sections))
+		}
+		if info.UKI && (pf.Section(SectionLinux) == nil || len(info.Problems) != 0) {
+			t.Fatalf("UKI: yes without .linux or with problems %q", info.Problems)
+		}
 	})
 }
 

@@ -17,23 +17,21 @@ import (
 // superblock; this one starts from veritysetup's.) What reads encodes back
 // to the same significant bytes.
 func FuzzReadSuperblock(f *testing.F) {
-	f.Fuzz(func(t *testing.T, b []byte) {
-		fuzzbound.Check(t, fuzzbound.Linear(b, 4), func() {
-			sb, err := ReadSuperblock(bytes.NewReader(b), 0)
-			if err != nil {
-				return
-			}
-			out, err := sb.MarshalBinary()
-			if err != nil {
-				t.Fatalf("MarshalBinary refuses a superblock ReadSuperblock accepted: %v", err)
-			}
-			if n := offSalt + len(sb.Salt); !bytes.Equal(out[:n], b[:n]) {
-				t.Fatal("the superblock encodes to other bytes than were read")
-			}
-			if g, err := GeometryOf(sb, 0); err == nil {
-				_, _ = g.HashDeviceSize(), g.DataSize()
-			}
-		})
+	fuzzbound.Fuzz(f, 4, func(t *testing.T, b []byte) {
+		sb, err := ReadSuperblock(bytes.NewReader(b), 0)
+		if err != nil {
+			return
+		}
+		out, err := sb.MarshalBinary()
+		if err != nil {
+			t.Fatalf("MarshalBinary refuses a superblock ReadSuperblock accepted: %v", err)
+		}
+		if n := offSalt + len(sb.Salt); !bytes.Equal(out[:n], b[:n]) {
+			t.Fatal("the superblock encodes to other bytes than were read")
+		}
+		if g, err := GeometryOf(sb, 0); err == nil {
+			_, _ = g.HashDeviceSize(), g.DataSize()
+		}
 	})
 }
 
