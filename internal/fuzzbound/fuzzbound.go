@@ -8,7 +8,11 @@ package fuzzbound
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"runtime/metrics"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,4 +66,49 @@ func allocated() uint64 {
 // of its input: factor bytes per input byte, plus Slack.
 func Linear(input []byte, factor uint64) uint64 {
 	return uint64(len(input))*factor + Slack
+}
+
+// Seeds reads the seeds of target from testdata/fuzz/target: per file
+// name, the []byte arguments in order. A test proves with it that the
+// seeds are what their recipe says (valid inputs that reach the deep code)
+// and not left stale by a format change.
+func Seeds(t testing.TB, target string) map[string][][]byte {
+	t.Helper()
+	dir := filepath.Join("testdata", "fuzz", target)
+	files, err := os.ReadDir(dir)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no seeds for %s in %s: %v", target, dir, err)
+	}
+	seeds := map[string][][]byte{}
+	for _, fi := range files {
+		b, err := os.ReadFile(filepath.Join(dir, fi.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		if len(lines) < 2 || lines[0] != "go test fuzz v1" {
+			t.Fatalf("%s/%s is not a corpus file", dir, fi.Name())
+		}
+		for _, l := range lines[1:] {
+			q, ok := strings.CutPrefix(l, "[]byte(")
+			q, ok2 := strings.CutSuffix(q, ")")
+			v, err := strconv.Unquote(q)
+			if !ok || !ok2 || err != nil {
+				t.Fatalf("%s/%s: not a []byte value: %v", dir, fi.Name(), err)
+			}
+			seeds[fi.Name()] = append(seeds[fi.Name()], []byte(v))
+		}
+	}
+	return seeds
+}
+
+// EachSeed calls check with the first argument of every seed of target,
+// failing t with the seed's name if check returns an error.
+func EachSeed(t *testing.T, target string, check func(input []byte) error) {
+	t.Helper()
+	for name, args := range Seeds(t, target) {
+		if err := check(args[0]); err != nil {
+			t.Errorf("seed %s/%s: %v", target, name, err)
+		}
+	}
 }

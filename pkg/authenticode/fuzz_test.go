@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"os"
 	"testing"
 
@@ -81,7 +83,7 @@ func FuzzVerifyImage(f *testing.F) {
 	})
 }
 
-func fuzzRoots(f *testing.F) []*x509.Certificate {
+func fuzzRoots(f testing.TB) []*x509.Certificate {
 	f.Helper()
 	b, err := os.ReadFile("testdata/fuzz-roots.pem")
 	if err != nil {
@@ -96,4 +98,34 @@ func fuzzRoots(f *testing.F) []*x509.Certificate {
 		roots = append(roots, c)
 	}
 	return roots
+}
+
+// TestFuzzSeeds proves the seeds are real signatures that verify against
+// testdata/fuzz-roots.pem (and one unsigned image).
+func TestFuzzSeeds(t *testing.T) {
+	roots := fuzzRoots(t)
+	fuzzbound.EachSeed(t, "FuzzVerifyImage", func(img []byte) error {
+		pf, err := pe.NewFile(bytes.NewReader(img), int64(len(img)))
+		if err != nil {
+			return err
+		}
+		if _, err := VerifyImage(pf, roots); err != nil && !errors.Is(err, ErrNotSigned) {
+			return err
+		}
+		return nil
+	})
+	fuzzbound.EachSeed(t, "FuzzParseCertificateTable", func(table []byte) error {
+		entries, err := ParseCertificateTable(table)
+		if err == nil && len(entries) != 1 {
+			err = fmt.Errorf("%d entries", len(entries))
+		}
+		return err
+	})
+	fuzzbound.EachSeed(t, "FuzzParseSignature", func(der []byte) error {
+		s, err := ParseSignature(der)
+		if err != nil {
+			return err
+		}
+		return s.CheckSignature()
+	})
 }

@@ -108,3 +108,16 @@ func knownWriterGap(entries []Entry) bool {
 	}
 	return false
 }
+
+// TestFuzzSeeds proves the seeds are inputs the readers accept.
+func TestFuzzSeeds(t *testing.T) {
+	readers := map[string]func([]byte) error{
+		"FuzzParseManifest":     func(b []byte) error { _, err := ParseManifest(b); return err },
+		"FuzzParseRegistration": func(b []byte) error { _, err := ParseRegistration(bytes.NewReader(b)); return err },
+		"FuzzParsePathInfoJSON": func(b []byte) error { _, err := ParsePathInfoJSON(b); return err },
+		"FuzzParseAttrsJSON":    func(b []byte) error { _, err := ParseAttrsJSON(b); return err },
+	}
+	for target, read := range readers {
+		fuzzbound.EachSeed(t, target, read)
+	}
+}

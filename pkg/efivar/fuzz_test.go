@@ -31,3 +31,11 @@ func FuzzParseSignatureLists(f *testing.F) {
 		}
 	})
 }
+
+// TestFuzzSeeds proves the seeds are signature lists that parse.
+func TestFuzzSeeds(t *testing.T) {
+	fuzzbound.EachSeed(t, "FuzzParseSignatureLists", func(b []byte) error {
+		_, err := ParseSignatureLists(b)
+		return err
+	})
+}

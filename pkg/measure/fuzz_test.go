@@ -41,3 +41,11 @@ func samePCRSig(a, b PCRSig) bool {
 		return x.Bank == y.Bank && slices.EqualFunc(x.Entries, y.Entries, SignedPolicy.equal)
 	})
 }
+
+// TestFuzzSeeds proves the seeds are .pcrsig files ParsePCRSig accepts.
+func TestFuzzSeeds(t *testing.T) {
+	fuzzbound.EachSeed(t, "FuzzParsePCRSig", func(b []byte) error {
+		_, err := ParsePCRSig(b)
+		return err
+	})
+}

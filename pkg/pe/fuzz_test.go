@@ -2,6 +2,7 @@ package pe
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/fuzzbound"
@@ -112,4 +113,22 @@ func writeLayout(l *Layout, payload []byte) []byte {
 		out = append(out, sec...)
 	}
 	return out
+}
+
+// TestFuzzSeeds proves the seeds are the valid images their recipe made.
+func TestFuzzSeeds(t *testing.T) {
+	fuzzbound.EachSeed(t, "FuzzNewFile", func(img []byte) error {
+		_, err := NewFile(bytes.NewReader(img), int64(len(img)))
+		return err
+	})
+	fuzzbound.EachSeed(t, "FuzzAppend", func(img []byte) error {
+		a, err := NewAppender(img)
+		if err != nil {
+			return err
+		}
+		if a.Base().Section(".text") == nil {
+			return errors.New("no .text section")
+		}
+		return nil
+	})
 }

@@ -1,6 +1,7 @@
 package sbat
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -40,5 +41,16 @@ func FuzzParse(f *testing.F) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("merged entries %q, want %q", got, want)
 		}
+	})
+}
+
+// TestFuzzSeeds proves the seeds are valid SBAT under the version line.
+func TestFuzzSeeds(t *testing.T) {
+	fuzzbound.EachSeed(t, "FuzzParse", func(text []byte) error {
+		header, entries, err := Parse("seed", text)
+		if err == nil && (header == nil || len(entries) == 0) {
+			err = fmt.Errorf("header %v, %d entries", header, len(entries))
+		}
+		return err
 	})
 }

@@ -2,6 +2,8 @@ package uki
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/fuzzbound"
@@ -46,4 +48,28 @@ func padding(f *pe.File) int64 {
 		n += max(0, int64(s.VirtualSize)-int64(s.SizeOfRawData))
 	}
 	return n
+}
+
+// TestFuzzSeeds proves the seeds are UKIs systemd-stub would boot, their
+// signatures (if any) made for them.
+func TestFuzzSeeds(t *testing.T) {
+	fuzzbound.EachSeed(t, "FuzzInspect", func(img []byte) error {
+		pf, err := pe.NewFile(bytes.NewReader(img), int64(len(img)))
+		if err != nil {
+			return err
+		}
+		info, err := Inspect(pf)
+		if err != nil {
+			return err
+		}
+		if !info.UKI || info.OSRelease == "" || info.SBAT == "" {
+			return fmt.Errorf("not a complete UKI: %q", info.Problems)
+		}
+		for _, s := range info.Signatures {
+			if !s.DigestMatches {
+				return errors.New("a signature's digest is not the image's")
+			}
+		}
+		return nil
+	})
 }

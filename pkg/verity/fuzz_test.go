@@ -51,3 +51,21 @@ func FuzzCheckRoot(f *testing.F) {
 		})
 	})
 }
+
+// TestFuzzSeeds proves the seeds are hash trees that verify against their
+// root hash, and superblocks that read.
+func TestFuzzSeeds(t *testing.T) {
+	for name, args := range fuzzbound.Seeds(t, "FuzzCheckRoot") {
+		h, d := bytes.NewReader(args[0]), bytes.NewReader(args[1])
+		if _, _, err := CheckRoot(d, h, 0, args[2]); err != nil {
+			t.Errorf("%s: CheckRoot: %v", name, err)
+		}
+		if _, err := Verify(context.Background(), d, h, args[2], VerifyOptions{Workers: 1}); err != nil {
+			t.Errorf("%s: Verify: %v", name, err)
+		}
+	}
+	fuzzbound.EachSeed(t, "FuzzReadSuperblock", func(b []byte) error {
+		_, err := ReadSuperblock(bytes.NewReader(b), 0)
+		return err
+	})
+}
