@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/metrics"
 	"strconv"
 	"strings"
@@ -68,10 +69,12 @@ func Linear(input []byte, factor uint64) uint64 {
 	return uint64(len(input))*factor + Slack
 }
 
-// Seeds reads the seeds of target from testdata/fuzz/target: per file
-// name, the []byte arguments in order. A test proves with it that the
-// seeds are what their recipe says (valid inputs that reach the deep code)
-// and not left stale by a format change.
+// Seeds reads the seeds a recipe made for target in testdata/fuzz/target:
+// per file name, the []byte arguments in order. A test proves with it that
+// the seeds are what their recipe says (valid inputs that reach the deep
+// code) and not left stale by a format change. Crashers kept as regression
+// seeds (named regression-WHAT, or still under the fuzzer's hex name) are
+// left out: they are not valid inputs.
 func Seeds(t testing.TB, target string) map[string][][]byte {
 	t.Helper()
 	dir := filepath.Join("testdata", "fuzz", target)
@@ -81,6 +84,9 @@ func Seeds(t testing.TB, target string) map[string][][]byte {
 	}
 	seeds := map[string][][]byte{}
 	for _, fi := range files {
+		if crasherName.MatchString(fi.Name()) {
+			continue
+		}
 		b, err := os.ReadFile(filepath.Join(dir, fi.Name()))
 		if err != nil {
 			t.Fatal(err)
@@ -101,6 +107,8 @@ func Seeds(t testing.TB, target string) map[string][][]byte {
 	}
 	return seeds
 }
+
+var crasherName = regexp.MustCompile(`^(regression-.*|[0-9a-f]{16})$`)
 
 // EachSeed calls check with the first argument of every seed of target,
 // failing t with the seed's name if check returns an error.
