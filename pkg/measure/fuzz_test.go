@@ -3,6 +3,7 @@ package measure
 import (
 	"bytes"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/fuzzbound"
@@ -36,16 +37,40 @@ func FuzzParsePCRSig(f *testing.F) {
 	})
 }
 
+// FuzzStubVersion reads a stub's version from its .sdmagic section and
+// picks the measurement rules for it, as inspect and measure do for any
+// image. Seed: Debian's systemd-stub's .sdmagic.
+func FuzzStubVersion(f *testing.F) {
+	fuzzbound.Fuzz(f, 8, func(t *testing.T, sdmagic []byte) {
+		v, err := StubVersion(sdmagic)
+		if err != nil {
+			return
+		}
+		if v == "" || strings.ContainsAny(v, " \t\x00") {
+			t.Fatalf("version %q", v)
+		}
+		_, _ = RulesFor(v)
+	})
+}
+
 func samePCRSig(a, b PCRSig) bool {
 	return slices.EqualFunc(a.Banks, b.Banks, func(x, y BankSignatures) bool {
 		return x.Bank == y.Bank && slices.EqualFunc(x.Entries, y.Entries, SignedPolicy.equal)
 	})
 }
 
-// TestFuzzSeeds proves the seeds are .pcrsig files ParsePCRSig accepts.
+// TestFuzzSeeds proves the seeds are .pcrsig files ParsePCRSig accepts and
+// a stub version the rules know.
 func TestFuzzSeeds(t *testing.T) {
 	fuzzbound.EachSeed(t, "FuzzParsePCRSig", func(b []byte) error {
 		_, err := ParsePCRSig(b)
+		return err
+	})
+	fuzzbound.EachSeed(t, "FuzzStubVersion", func(b []byte) error {
+		v, err := StubVersion(b)
+		if err == nil {
+			_, err = RulesFor(v)
+		}
 		return err
 	})
 }
