@@ -67,6 +67,24 @@ func FuzzParseAttrsJSON(f *testing.F) {
 	})
 }
 
+// FuzzParseDigest reads a manifest digest as --digest and the boot
+// parameter nix-closure-verify.digest= give it (and NAR hashes, which
+// ParseNarHash reads the same way). Seeds: a real manifest's digest in the
+// forms nix-closure-verify and nix hash write. Round trip: the digest
+// written as sha256:<hex> reads back the same.
+func FuzzParseDigest(f *testing.F) {
+	fuzzbound.Fuzz(f, 16, func(t *testing.T, s []byte) {
+		d, err := ParseDigest(string(s))
+		if err != nil {
+			return
+		}
+		again, err := ParseDigest(d.String())
+		if err != nil || again != d {
+			t.Fatalf("%s reads back as %s, %v", d, again, err)
+		}
+	})
+}
+
 // checkInputEntries holds what every closure input reader promises: at
 // least one entry, each naming a path, no more entries than the input has
 // room for; and that a manifest `manifest` would write from them reads back.
@@ -116,6 +134,7 @@ func TestFuzzSeeds(t *testing.T) {
 		"FuzzParseRegistration": func(b []byte) error { _, err := ParseRegistration(bytes.NewReader(b)); return err },
 		"FuzzParsePathInfoJSON": func(b []byte) error { _, err := ParsePathInfoJSON(b); return err },
 		"FuzzParseAttrsJSON":    func(b []byte) error { _, err := ParseAttrsJSON(b); return err },
+		"FuzzParseDigest":       func(b []byte) error { _, err := ParseDigest(string(b)); return err },
 	}
 	for target, read := range readers {
 		fuzzbound.EachSeed(t, target, read)
