@@ -14,6 +14,8 @@ import (
 	"runtime/metrics"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -44,6 +46,7 @@ func Fuzz(f *testing.F, factor uint64, body func(t *testing.T, input []byte)) {
 // input, which it cannot do for a worker that never returns.
 func Check(t testing.TB, maxAlloc uint64, fn func()) {
 	t.Helper()
+	countExec()
 	before := allocated()
 	watchdog := time.AfterFunc(Timeout, func() {
 		panic(fmt.Sprintf("fuzzbound: no result after %v: the code under test hangs on this input", Timeout))
@@ -53,6 +56,35 @@ func Check(t testing.TB, maxAlloc uint64, fn func()) {
 	if n := allocated() - before; n > maxAlloc {
 		t.Fatalf("allocated %d bytes, more than the %d this input justifies", n, maxAlloc)
 	}
+}
+
+// StatsEnv names a directory where, when it is set, each fuzzing process
+// writes how many inputs Check has run in it (a file per process id,
+// rewritten every second). go test's own "execs" figure lags: the
+// coordinator counts a worker's inputs only when the worker reports back,
+// which it may not do for minutes (golang/go#51484). scripts/fuzz adds the
+// files up.
+const StatsEnv = "FUZZBOUND_STATS"
+
+var (
+	execs     atomic.Uint64
+	statsOnce sync.Once
+)
+
+func countExec() {
+	execs.Add(1)
+	statsOnce.Do(func() {
+		dir := os.Getenv(StatsEnv)
+		if dir == "" {
+			return
+		}
+		file := filepath.Join(dir, strconv.Itoa(os.Getpid()))
+		go func() {
+			for range time.Tick(time.Second) {
+				_ = os.WriteFile(file, []byte(strconv.FormatUint(execs.Load(), 10)), 0o644)
+			}
+		}()
+	})
 }
 
 // allocated reads the heap bytes allocated so far. runtime/metrics reads it
