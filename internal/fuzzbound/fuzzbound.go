@@ -81,7 +81,7 @@ func countExec() {
 		file := filepath.Join(dir, strconv.Itoa(os.Getpid()))
 		go func() {
 			for range time.Tick(time.Second) {
-				_ = os.WriteFile(file, []byte(strconv.FormatUint(execs.Load(), 10)), 0o644)
+				_ = os.WriteFile(file, []byte(strconv.FormatUint(execs.Load(), 10)+"\n"), 0o644)
 			}
 		}()
 	})
