@@ -33,6 +33,11 @@ func NewAppender(base []byte) (*Appender, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Layout allocates headers and sections rounded up to FileAlignment:
+	// a hostile 2^31 would cost gigabytes for a few KiB of stub.
+	if f.FileAlignment > maxFileAlignment {
+		return nil, fmt.Errorf("%w: FileAlignment %#x is above the 64 KiB PE/COFF allows", ErrMalformed, f.FileAlignment)
+	}
 	return &Appender{base: f, data: base, removed: map[string]bool{}}, nil
 }
 
@@ -209,6 +214,9 @@ func (a *Appender) Layout() (*Layout, error) {
 		CertDirOffset:  certDir,
 	}, nil
 }
+
+// maxFileAlignment is PE/COFF's upper limit on FileAlignment.
+const maxFileAlignment = 64 << 10
 
 type memReaderAt []byte
 
