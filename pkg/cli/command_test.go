@@ -48,7 +48,7 @@ func TestDispatch(t *testing.T) {
 		{args: []string{"nope"}, code: ExitUsage, stderr: `t: unknown command "nope" (see t --help)`},
 		{args: []string{"grp"}, code: ExitUsage, stderr: "t: grp: no command given (verify, format)\n"},
 		{args: []string{"grp", "nope"}, code: ExitUsage, stderr: `t: grp: unknown command "nope" (see t grp --help)`},
-		{args: []string{"--help"}, stdout: "t: a test tool\n\nUsage: t COMMAND [options]\n\nCommands:\n  empty        neither Run nor Commands\n  grp          a group\n  top          a leaf\n"},
+		{args: []string{"--help"}, stdout: "t: a test tool\n\nUsage: t COMMAND [options]\n       t --version\n\nCommands:\n  empty        neither Run nor Commands\n  grp          a group\n  top          a leaf\n"},
 		// A group lists its commands in table order, aligned on the longest name.
 		{args: []string{"grp", "--help"}, stdout: "Usage: t grp COMMAND [options]\n\nCommands:\n  verify   second in the table\n  format   first alphabetically\n\nExit status:"},
 		{args: []string{"grp", "help"}, stdout: "Run 't grp COMMAND --help' for a command's options.\n"},

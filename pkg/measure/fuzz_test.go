@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/fuzzbound"
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
 // FuzzParsePCRSig reads a .pcrsig (from a UKI's section or
@@ -42,14 +43,14 @@ func FuzzParsePCRSig(f *testing.F) {
 // image. Seed: Debian's systemd-stub's .sdmagic.
 func FuzzStubVersion(f *testing.F) {
 	fuzzbound.Fuzz(f, 8, func(t *testing.T, sdmagic []byte) {
-		v, err := StubVersion(sdmagic)
+		info, err := uki.ParseSDMagic(sdmagic)
 		if err != nil {
 			return
 		}
-		if v == "" || strings.ContainsAny(v, " \t\x00") {
-			t.Fatalf("version %q", v)
+		if info.Version == "" || strings.ContainsAny(info.Version, " \t\x00") {
+			t.Fatalf("version %q", info.Version)
 		}
-		_, _ = RulesFor(v)
+		_, _ = RulesForStub(info)
 	})
 }
 
@@ -67,9 +68,9 @@ func TestFuzzSeeds(t *testing.T) {
 		return err
 	})
 	fuzzbound.EachSeed(t, "FuzzStubVersion", func(b []byte) error {
-		v, err := StubVersion(b)
+		info, err := uki.ParseSDMagic(b)
 		if err == nil {
-			_, err = RulesFor(v)
+			_, err = RulesForStub(info)
 		}
 		return err
 	})

@@ -107,8 +107,8 @@ func TestCheckVirtualSizes(t *testing.T) {
 		ok    bool
 	}{
 		{"no padding", 0x30, true},
-		{"padding within the file's size", 0x30 + 816, true},
-		{"padding beyond it", 0x30 + 817, false},
+		{"padding within the file's size and the allowance", 0x30 + 816 + MaxExtraPadding, true},
+		{"padding beyond it", 0x30 + 817 + MaxExtraPadding, false},
 	} {
 		img := craftPadding()
 		binary.LittleEndian.PutUint32(img[0x148+40+8:], tc.vsize)

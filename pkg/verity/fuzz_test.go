@@ -58,7 +58,7 @@ func FuzzCheckRoot(f *testing.F) {
 	f.Fuzz(func(t *testing.T, hash, data, root []byte) {
 		fuzzbound.Check(t, fuzzbound.Linear(hash, 8)+fuzzbound.Linear(data, 2), func() {
 			h, d := bytes.NewReader(hash), bytes.NewReader(data)
-			_, _, okRoot := CheckRoot(d, h, 0, root)
+			_, _, okRoot := CheckRoot(d, h, root, VerifyOptions{Workers: 1})
 			_, okAll := Verify(context.Background(), d, h, root, VerifyOptions{Workers: 1})
 			if okAll == nil && okRoot != nil {
 				t.Fatalf("Verify accepts what CheckRoot refuses: %v", okRoot)
@@ -72,7 +72,7 @@ func FuzzCheckRoot(f *testing.F) {
 func TestFuzzSeeds(t *testing.T) {
 	for name, args := range fuzzbound.Seeds(t, "FuzzCheckRoot") {
 		h, d := bytes.NewReader(args[0]), bytes.NewReader(args[1])
-		if _, _, err := CheckRoot(d, h, 0, args[2]); err != nil {
+		if _, _, err := CheckRoot(d, h, args[2], VerifyOptions{Workers: 1}); err != nil {
 			t.Errorf("%s: CheckRoot: %v", name, err)
 		}
 		if _, err := Verify(context.Background(), d, h, args[2], VerifyOptions{Workers: 1}); err != nil {
