@@ -94,6 +94,14 @@ func refuseStoreKey(path string, f *os.File) error {
 		if ok1 && ok2 && keyDev == storeDev && within(keyPath, storePath) {
 			return fmt.Errorf("%s (a bind mount of %s, inside the store): %w", path, keyPath, ErrInStore)
 		}
+		// In a chroot the mount table names a mount's root from the
+		// filesystem's top, which may lie above our root ("/chroot/nix/
+		// store/x" for our /nix/store/x), and the mount holding the store may
+		// not be listed at all. So a mount on the store's device whose root
+		// has the store's path in it, at a component boundary, counts too.
+		if ok1 && keyDev == devString(sst.Dev) && containsDir(keyPath, store[len(store)-1]) {
+			return fmt.Errorf("%s (a bind mount of %s, inside the store): %w", path, keyPath, ErrInStore)
+		}
 	}
 	return nil
 }
@@ -118,6 +126,22 @@ func openedPath(f *os.File) (string, error) {
 // within reports whether p is dir or below it (both clean and absolute).
 func within(p, dir string) bool {
 	return p == dir || strings.HasPrefix(p, dir+"/") || dir == "/"
+}
+
+// containsDir reports whether p has the absolute path dir in it followed by
+// "/" or its end: p is dir, or below dir, possibly under a prefix.
+func containsDir(p, dir string) bool {
+	for i := 0; i <= len(p)-len(dir); i++ {
+		if strings.HasPrefix(p[i:], dir) && (len(p) == i+len(dir) || p[i+len(dir)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// devString writes a device number as the mount table does (major:minor).
+func devString(dev uint64) string {
+	return fmt.Sprintf("%d:%d", unix.Major(dev), unix.Minor(dev))
 }
 
 // sameDirAbove reports whether a directory above real (absolute, without
