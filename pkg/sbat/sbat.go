@@ -55,8 +55,11 @@ func Parse(source string, text []byte) (header *Entry, entries []Entry, err erro
 
 // ParseLine checks and splits one SBAT line.
 func ParseLine(line string) (Entry, error) {
-	if strings.IndexByte(line, 0) >= 0 {
-		return Entry{}, fmt.Errorf("%w: NUL byte in %q", ErrMalformed, line)
+	// A control character (a NUL, a second CR before the line end) would
+	// sit inside a field, where shim compares bytes: refuse it rather than
+	// guess what a reader of the section makes of it.
+	if i := strings.IndexFunc(line, func(r rune) bool { return r < 0x20 || r == 0x7f }); i >= 0 {
+		return Entry{}, fmt.Errorf("%w: control character %q in %q", ErrMalformed, line[i], line)
 	}
 	f := strings.Split(line, ",")
 	if len(f) != NumFields {
