@@ -1,7 +1,6 @@
 package bootcheck
 
 import (
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"sort"
@@ -9,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/verity"
 )
 
 // Prefix is the namespace of our kernel command line parameters.
@@ -126,9 +126,9 @@ var setters = map[string]func(c *Config, v string) error{
 		return nil
 	},
 	"root-hash": func(c *Config, v string) error {
-		h, err := hex.DecodeString(v)
-		if err != nil || len(h) != 32 {
-			return fmt.Errorf("%w: expected 64 hex digits (sha256), got %d characters", ErrBadValue, len(v))
+		h, err := verity.ParseRootHash(v)
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrBadValue, err)
 		}
 		c.RootHash = h
 		return nil
