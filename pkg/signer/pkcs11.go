@@ -89,7 +89,9 @@ func pkcs11PIN(u *pkcs11uri.URI, opts *Options) (pin string, warnings []string, 
 	case file != "":
 		return readPINFile(file)
 	}
-	if v, ok := opts.lookupEnv(opts.pinEnv()); ok {
+	// An empty variable counts as unset: "VAR= cmd" is how a shell
+	// script clears it.
+	if v, ok := opts.lookupEnv(opts.pinEnv()); ok && v != "" {
 		return v, nil, nil
 	}
 	return "", nil, fmt.Errorf("%w: add pin-source=file:PATH to the URI or set %s", ErrNoPIN, opts.pinEnv())
