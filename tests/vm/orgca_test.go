@@ -141,7 +141,7 @@ func TestOrgCAOnTokenSecureBoot(t *testing.T) {
 			vm := harness.Boot(t, harness.Config{
 				Firmware: harness.FirmwareOwnKeys(vars),
 				ESPDir:   espWith(t, c.image),
-				Timeout:  90 * time.Second,
+				Timeout:  5 * time.Minute,
 			})
 			markerRE := regexp.MustCompile(`^` + orgCAMarker + `$`)
 			i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, markerRE)
@@ -171,4 +171,3 @@ func TestOrgCAOnTokenSecureBoot(t *testing.T) {
 		})
 	}
 }
-
