@@ -1,8 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
@@ -17,5 +24,35 @@ func TestKeyErrorWithoutPKCS11(t *testing.T) {
 	}
 	if err := keyError(signer.ErrNoToken); cli.Code(err) != cli.ExitUsage {
 		t.Fatalf("status %d", cli.Code(err))
+	}
+}
+
+// TestStaticBuildRefusesPKCS11 builds nix-uki with CGO_ENABLED=0, as the
+// static copies in test initrds are built, and runs it: it builds, and a
+// pkcs11: key is refused with one line and exit status 2.
+func TestStaticBuildRefusesPKCS11(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds nix-uki")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "nix-uki")
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	build := exec.Command(goTool, "build", "-o", bin, ".")
+	build.Env = append(build.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	id := testcert.New(t, testcert.Template{Name: "db", Dir: dir})
+	cmd := exec.Command(bin, "sign", "--key", "pkcs11:token=org;object=db?module-path=/usr/lib/softhsm/libsofthsm2.so",
+		"--cert", id.CertPath, id.CertPath, "--output", filepath.Join(dir, "out.efi"))
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != cli.ExitUsage {
+		t.Fatalf("exit %v, want status 2; stderr %q", err, stderr.String())
+	}
+	if got := stderr.String(); got != "nix-uki: this nix-uki was built without PKCS#11 support (CGO_ENABLED=0)\n" {
+		t.Fatalf("stderr %q", got)
 	}
 }
