@@ -130,8 +130,8 @@ func readPINFile(path string) (string, []string, error) {
 	return string(line), warnings, nil
 }
 
-// tokenSelectors counts how the URI names its token: exactly one of
-// token, serial and slot-id is required.
+// checkPKCS11Selectors checks how the URI names its token (exactly one of
+// token, serial and slot-id) and its key (object or id).
 func checkPKCS11Selectors(u *pkcs11uri.URI) error {
 	n := 0
 	for _, b := range []bool{u.Token != "", u.Serial != "", u.SlotID != nil} {
