@@ -79,9 +79,9 @@ var (
 type Kind int
 
 const (
-	KindFile Kind = iota
-	KindPKCS11
-	KindTPM
+	KindFile   Kind = iota // a private key file
+	KindPKCS11             // a pkcs11: URI
+	KindTPM                // a tpm: reference
 )
 
 // KindOf tells which kind of key ref names: "pkcs11:" and "tpm:" prefixes
