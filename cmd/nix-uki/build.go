@@ -26,14 +26,15 @@ predicted and a TPM2 PolicyPCR for each bank and phase path is signed, as
 systemd-measure sign does; the signatures go into .pcrsig (JSON) and, with
 one key, its public key into .pcrpkey (measured, so it is part of the
 prediction). --measure prints the prediction as "nix-uki measure" does.
-`+pcrHelp)
+`+pcrHelp+`
+`+keyHelp)
 	var sf sectionFlags
 	sf.register(fs)
 	var pf pcrFlags
 	pf.register(fs)
 	doMeasure := fs.Bool("measure", false, "print the predicted PCR 11 values (systemd-measure calculate's text) on stdout")
 	asJSON := fs.Bool("json", false, "with --measure, print them as JSON")
-	sbKey := fs.String("secureboot-private-key", "", "sign with this private key `PATH`")
+	sbKey := fs.String("secureboot-private-key", "", "sign with this private `KEY` (a file, pkcs11: URI or tpm: reference)")
 	sbCert := fs.String("secureboot-certificate", "", "signing certificate `PATH` (PEM; more certificates after it are embedded)")
 	output := fs.String("output", "", "write the UKI to `PATH`")
 	if err := cli.Parse(fs, args); err != nil {
@@ -54,20 +55,22 @@ prediction). --measure prints the prediction as "nix-uki measure" does.
 	if *asJSON && !*doMeasure {
 		return cli.Usagef("build: --json goes with --measure")
 	}
-	pcr, err := pf.load(env.Stderr)
+	pcr, err := pf.load(ctx, env.Stderr)
 	if err != nil {
 		return err
 	}
+	defer pcr.Close()
 	in, err := sf.inputs()
 	if err != nil {
 		return err
 	}
 	in.PCR = pcr.pcr(*doMeasure)
 	if *sbKey != "" {
-		signer, err := loadSigner(env.Stderr, *sbKey, *sbCert)
+		signer, key, err := loadSigner(ctx, env.Stderr, *sbKey, *sbCert)
 		if err != nil {
 			return err
 		}
+		defer key.Close()
 		in.SigningKey, in.Certificates = signer.Key, signer.Chain
 	}
 	img, err := ukibuild.Compose(in)

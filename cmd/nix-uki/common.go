@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,8 +11,8 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/atomicfile"
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
-	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
 // textArg resolves a TEXT argument: "@PATH" is the file's contents.
@@ -26,24 +27,47 @@ func textArg(flag, v string) ([]byte, error) {
 	return []byte(v), nil
 }
 
-// loadSigner loads a key and its certificate chain, printing key warnings.
-func loadSigner(stderr io.Writer, keyPath, certPath string) (*authenticode.Signer, error) {
-	key, warnings, err := keys.LoadPrivateKey(keyPath)
+// keyHelp documents the key references every signing option takes.
+const keyHelp = `
+Private keys (KEY) are references: a PEM or DER file (not under
+/nix/store), a PKCS#11 URI (pkcs11:token=LABEL;object=LABEL?module-path=
+/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/pin; the PIN from
+pin-source or $NIX_UKI_PKCS11_PIN, never pin-value) or a TPM key
+(tpm:handle=0x81000001 or tpm:blob=PATH, ?device=/dev/tpmrm0 by default or
+?swtpm=SOCKET). See the README, "Signing keys: files, tokens, TPM".`
+
+// openKey opens a key reference, printing its warnings.
+func openKey(ctx context.Context, stderr io.Writer, ref string) (signer.Signer, error) {
+	k, err := signer.Open(ctx, ref, signer.Options{})
 	if err != nil {
-		return nil, cli.Usage(err)
+		return nil, keyError(err)
 	}
-	for _, w := range warnings {
+	for _, w := range k.Warnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", toolName, w)
 	}
-	chain, err := keys.LoadCertificates(certPath)
+	return k, nil
+}
+
+// keyError gives a key that cannot be opened exit status 2, with the
+// message the build rule asks for when PKCS#11 is not compiled in.
+func keyError(err error) error {
+	if errors.Is(err, signer.ErrNoPKCS11) {
+		return cli.Usagef("this %s was built without PKCS#11 support (CGO_ENABLED=0)", toolName)
+	}
+	return cli.Usage(err)
+}
+
+// loadSigner opens a key reference and its certificate chain, printing key
+// warnings. The caller closes the returned key.
+func loadSigner(ctx context.Context, stderr io.Writer, keyRef, certPath string) (*authenticode.Signer, signer.Signer, error) {
+	s, key, err := signer.OpenAuthenticode(ctx, keyRef, certPath, signer.Options{})
 	if err != nil {
-		return nil, cli.Usage(err)
+		return nil, nil, keyError(err)
 	}
-	s := &authenticode.Signer{Key: key, Chain: chain}
-	if err := s.Check(); err != nil {
-		return nil, cli.Usage(fmt.Errorf("%s and %s: %w", keyPath, certPath, err))
+	for _, w := range key.Warnings() {
+		fmt.Fprintf(stderr, "%s: warning: %s\n", toolName, w)
 	}
-	return s, nil
+	return s, key, nil
 }
 
 // openImage opens and parses a PE image; the caller closes the file.

@@ -22,14 +22,18 @@ func TestMain(m *testing.M) {
 
 const systemdMeasure = "/usr/lib/systemd/systemd-measure"
 
+// softhsmModule is Debian's SoftHSM2 PKCS#11 module, $SOFTHSM_MODULE in
+// the scripts.
+const softhsmModule = "/usr/lib/softhsm/libsofthsm2.so"
+
 // The scripts need the Debian stub and the peer tools; outside CI they are
 // skipped when those are missing.
 func TestScripts(t *testing.T) {
 	const stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl"} {
+	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl", "softhsm2-util", "pkcs11-tool"} {
 		peer.Tool(t, need)
 	}
-	for _, f := range []string{stub, systemdMeasure} {
+	for _, f := range []string{stub, systemdMeasure, softhsmModule} {
 		if _, err := os.Stat(f); err != nil {
 			peer.Missing(t, "%v", err)
 		}
@@ -45,13 +49,15 @@ func TestScripts(t *testing.T) {
 			env.Setenv("STUB", stub)
 			env.Setenv("PADDING_EFI", padding)
 			env.Setenv("SYSTEMD_MEASURE", systemdMeasure)
+			env.Setenv("SOFTHSM_MODULE", softhsmModule)
 			env.Setenv("SYSTEMD_PAGER", "cat")
 			env.Setenv("SYSTEMD_COLORS", "0")
 			return nil
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			// swtpm starts a TPM emulator for the rest of the script and
-			// sets $TCTI to its systemd --tpm2-device= form.
+			// sets $TCTI to its systemd --tpm2-device= form and
+			// $SWTPM_SOCKET to its data socket (for tpm: key references).
 			"swtpm": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 0 {
 					ts.Fatalf("usage: swtpm")
@@ -64,6 +70,7 @@ func TestScripts(t *testing.T) {
 				}
 				ts.Defer(func() { e.Close(); cancel() })
 				ts.Setenv("TCTI", e.TCTI())
+				ts.Setenv("SWTPM_SOCKET", e.Socket)
 			},
 		},
 	})

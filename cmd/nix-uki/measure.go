@@ -20,7 +20,8 @@ With --pcr-private-key, print instead the signed policies (the .pcrsig
 build would embed), as "systemd-measure sign --json=short" does.
 `+sbatHelp+`
 `+closureHelp+`
-`+pcrHelp)
+`+pcrHelp+`
+`+keyHelp)
 	var sf sectionFlags
 	sf.register(fs)
 	var pf pcrFlags
@@ -35,10 +36,11 @@ build would embed), as "systemd-measure sign --json=short" does.
 	if sf.linux == "" {
 		return cli.Usagef("measure: --linux is required")
 	}
-	pcr, err := pf.load(env.Stderr)
+	pcr, err := pf.load(ctx, env.Stderr)
 	if err != nil {
 		return err
 	}
+	defer pcr.Close()
 	in, err := sf.inputs()
 	if err != nil {
 		return err

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"fmt"
+	"context"
 	"io"
 	"strings"
 
@@ -9,6 +9,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
@@ -59,7 +60,7 @@ The sections measured depend on the stub's version, read from its
 H(name NUL) then H(contents).)`
 
 func (p *pcrFlags) register(fs *pflag.FlagSet) {
-	fs.Var(orderedFlag{"pcr-private-key", &p.seq}, "pcr-private-key", "RSA private key `PATH` to sign PCR 11 policies with; repeatable, starts a key group")
+	fs.Var(orderedFlag{"pcr-private-key", &p.seq}, "pcr-private-key", "RSA private `KEY` to sign PCR 11 policies with (a file, pkcs11: URI or tpm: reference); repeatable, starts a key group")
 	fs.Var(orderedFlag{"pcr-public-key", &p.seq}, "pcr-public-key", "public key `PATH` of the group's --pcr-private-key (default: derived from it)")
 	fs.Var(orderedFlag{"phases", &p.seq}, "phases", "phase `PATHS` (comma or space separated; default: enter-initrd, ...:leave-initrd, ...:sysinit, ...:ready)")
 	fs.StringArrayVar(&p.banks, "pcr-banks", nil, "PCR `BANKS` (sha1, sha256, sha384, sha512; comma separated, repeatable; default: all)")
@@ -70,10 +71,20 @@ type pcrSetup struct {
 	banks  []measure.Bank
 	phases []measure.Phase // what to predict: the groups' union, or --phases
 	groups []measure.KeyGroup
+	keys   []signer.Signer // opened, to close
 }
 
-// load parses banks and phases and loads the keys, printing key warnings.
-func (p *pcrFlags) load(stderr io.Writer) (*pcrSetup, error) {
+// Close closes the keys.
+func (s *pcrSetup) Close() {
+	for _, k := range s.keys {
+		k.Close()
+	}
+	s.keys = nil
+}
+
+// load parses banks and phases and opens the keys (files, tokens, TPMs),
+// printing key warnings. The caller closes the setup.
+func (p *pcrFlags) load(ctx context.Context, stderr io.Writer) (*pcrSetup, error) {
 	banks, err := measure.ParseBanks(p.banks...)
 	if err != nil {
 		return nil, cli.Usagef("--pcr-banks: %w", err)
@@ -113,15 +124,20 @@ func (p *pcrFlags) load(stderr io.Writer) (*pcrSetup, error) {
 		return nil, cli.Usagef("--phases %s comes before any --pcr-private-key (phases belong to the key given before them)", strings.Join(loose, " "))
 	}
 	for _, g := range gs {
-		key, pub, warnings, err := measure.LoadKeys(g.priv, g.pub)
+		key, err := openKey(ctx, stderr, g.priv)
 		if err != nil {
-			return nil, cli.Usage(err)
+			s.Close()
+			return nil, err
 		}
-		for _, w := range warnings {
-			fmt.Fprintf(stderr, "%s: warning: %s\n", toolName, w)
+		s.keys = append(s.keys, key)
+		pub, err := measure.CheckKeys(key, key.Description(), g.pub)
+		if err != nil {
+			s.Close()
+			return nil, cli.Usage(err)
 		}
 		phases, err := measure.ParsePhases(g.phases...)
 		if err != nil {
+			s.Close()
 			return nil, cli.Usagef("--phases: %w", err)
 		}
 		s.groups = append(s.groups, measure.KeyGroup{Key: key, Public: pub, Phases: phases})
@@ -129,6 +145,7 @@ func (p *pcrFlags) load(stderr io.Writer) (*pcrSetup, error) {
 	if len(s.groups) > 0 {
 		s.phases = measure.GroupPhases(s.groups)
 	} else if s.phases, err = measure.ParsePhases(loose...); err != nil {
+		s.Close()
 		return nil, cli.Usagef("--phases: %w", err)
 	}
 	return s, nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -67,7 +68,7 @@ func TestKeyGroups(t *testing.T) {
 			if err := cli.Parse(fs, tc.args); err != nil {
 				t.Fatal(err)
 			}
-			s, err := pf.load(io.Discard)
+			s, err := pf.load(context.Background(), io.Discard)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) || cli.Code(err) != cli.ExitUsage {
 					t.Fatalf("got %v, want exit 2 error containing %q", err, tc.err)

@@ -19,8 +19,9 @@ not hold RSA keys under 2048 bits: verify refuses such signatures. An existing
 signature is replaced, or kept with --append (stray zeros after the kept
 signatures are dropped). The PE CheckSum is recomputed. There is no signing
 time, so the same image and key give the same bytes. Without --output, IMAGE
-is replaced atomically.`)
-	key := fs.String("key", "", "private key `PATH` (PEM or DER; not under /nix/store)")
+is replaced atomically.
+`+keyHelp)
+	key := fs.String("key", "", "private `KEY`: a file (PEM or DER; not under /nix/store), pkcs11: URI or tpm: reference")
 	cert := fs.String("cert", "", "certificate `PATH` (PEM; more certificates after it are embedded)")
 	output := fs.String("output", "", "write the signed image to `PATH` (default: replace IMAGE)")
 	appendSig := fs.Bool("append", false, "keep existing signatures and add this one")
@@ -34,10 +35,11 @@ is replaced atomically.`)
 		return cli.Usagef("sign: --key and --cert are required")
 	}
 	image := fs.Arg(0)
-	signer, err := loadSigner(env.Stderr, *key, *cert)
+	signer, k, err := loadSigner(ctx, env.Stderr, *key, *cert)
 	if err != nil {
 		return err
 	}
+	defer k.Close()
 	f, fh, err := openImage(image)
 	if err != nil {
 		return err

@@ -157,3 +157,10 @@ func sameDirAbove(real string, st unix.Stat_t) bool {
 		}
 	}
 }
+
+// RefuseInStore applies the store guard LoadPrivateKey applies to its key
+// file to another secret opened as f and named path (a token's PIN file,
+// a TPM key blob): ErrInStore when it can be reached inside a store.
+func RefuseInStore(path string, f *os.File) error {
+	return refuseStoreKey(path, f)
+}

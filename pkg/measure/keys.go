@@ -19,21 +19,33 @@ func LoadKeys(privPath, pubPath string) (crypto.Signer, crypto.PublicKey, []stri
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if _, err := rsaPublic(priv.Public()); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", privPath, err)
-	}
-	if pubPath == "" {
-		return priv, priv.Public(), warnings, nil
-	}
-	pub, err := keys.LoadPublicKey(pubPath)
+	pub, err := CheckKeys(priv, privPath, pubPath)
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	return priv, pub, warnings, nil
+}
+
+// CheckKeys checks a PCR signing key opened elsewhere (a token, a TPM),
+// named privName in messages, as LoadKeys checks a key file: RSA, and the
+// public key at pubPath, when not empty, its own. It returns the public
+// key to put in .pcrpkey.
+func CheckKeys(priv crypto.Signer, privName, pubPath string) (crypto.PublicKey, error) {
+	if _, err := rsaPublic(priv.Public()); err != nil {
+		return nil, fmt.Errorf("%s: %w", privName, err)
+	}
+	if pubPath == "" {
+		return priv.Public(), nil
+	}
+	pub, err := keys.LoadPublicKey(pubPath)
+	if err != nil {
+		return nil, err
+	}
 	if _, err := rsaPublic(pub); err != nil {
-		return nil, nil, nil, fmt.Errorf("%s: %w", pubPath, err)
+		return nil, fmt.Errorf("%s: %w", pubPath, err)
 	}
 	if !keys.MatchesPublic(priv, pub) {
-		return nil, nil, nil, fmt.Errorf("%s and %s: %w", privPath, pubPath, ErrKeyMismatch)
+		return nil, fmt.Errorf("%s and %s: %w", privName, pubPath, ErrKeyMismatch)
 	}
-	return priv, pub, warnings, nil
+	return pub, nil
 }

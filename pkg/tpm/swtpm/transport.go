@@ -35,9 +35,19 @@ type conn struct {
 // connection before another program (systemd-measure, QEMU) uses the
 // emulator.
 func Dial(path string) (transport.TPMCloser, error) {
-	c, err := net.Dial("unix", path)
+	return dial("unix", path)
+}
+
+// DialTCP connects to a raw-TPM TCP server, such as swtpm's --server
+// type=tcp data port (with --flags not-need-init).
+func DialTCP(addr string) (transport.TPMCloser, error) {
+	return dial("tcp", addr)
+}
+
+func dial(network, addr string) (transport.TPMCloser, error) {
+	c, err := net.DialTimeout(network, addr, time.Minute)
 	if err != nil {
-		return nil, fmt.Errorf("connecting to TPM socket %s: %w", path, err)
+		return nil, fmt.Errorf("connecting to TPM socket %s: %w", addr, err)
 	}
 	return &conn{c: c, timeout: time.Minute}, nil
 }
