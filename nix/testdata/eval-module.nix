@@ -32,7 +32,8 @@ in
 
   loader = {
     inherit (c.boot.loader.external) enable;
-    installBootLoader = "${c.system.build.installBootLoader}";
+    installBootLoader =
+      if c.system.build ? installBootLoader then "${c.system.build.installBootLoader}" else null;
     grub = c.boot.loader.grub.enable;
     systemd-boot = c.boot.loader.systemd-boot.enable;
   };

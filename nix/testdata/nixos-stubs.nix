@@ -78,7 +78,10 @@ in
     writeText = name: text: fakeDrv name { inherit text; };
     writeShellScript = name: text: fakeDrv name { text = "#!/bin/sh\n" + text; };
     callPackage = _fn: _args: fakeDrv "nix-boot-security-default" { };
-    stdenv.hostPlatform.efiArch = "x64";
+    stdenv.hostPlatform = {
+      system = "x86_64-linux";
+      efiArch = "x64";
+    };
     systemd = fakeDrv "systemd-258" { };
   };
 
