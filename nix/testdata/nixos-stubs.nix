@@ -77,7 +77,14 @@ in
     # pkgs/build-support/trivial-builders: the text is kept to be read back.
     writeText = name: text: fakeDrv name { inherit text; };
     writeShellScript = name: text: fakeDrv name { text = "#!/bin/sh\n" + text; };
-    callPackage = _fn: _args: fakeDrv "nix-boot-security-default" { };
+    # Names the version it was given, so a test can tell the flake's
+    # package from the module's default.
+    callPackage = _fn: args: fakeDrv "nix-boot-security-${args.version or "default"}" { };
+    # nixpkgs' testers.runNixOSTest: what a test is made of, for reading back.
+    testers.runNixOSTest = test: {
+      inherit (test) name testScript;
+      machineImports = builtins.length test.nodes.machine.imports;
+    };
     stdenv.hostPlatform = {
       system = "x86_64-linux";
       efiArch = "x64";
