@@ -127,25 +127,32 @@ let
 
   verifier = "${cfg.package}/bin/nix-closure-verify";
 
-  # systemd in the initrd: after every file system of the system is mounted
-  # under /sysroot (the store may be its own mount), before NixOS runs
-  # anything from it (activation) and before switching root. A store image
+  # systemd in the initrd: as soon as the store is mounted under /sysroot,
+  # before anything is mounted or run from it (file systems NixOS builds in
+  # the store such as the /etc overlay, finding and activating the system),
+  # and before switching root. Units that run the system require it, so a
+  # failed check (on-failure=fail) leaves them not started. A store image
   # is opened instead before the store is mounted from it.
   unit = {
     description = "Check the Nix store against the signed closure manifest";
-    requiredBy = [ "initrd.target" ];
-    after = if image.enable then [ "initrd-root-fs.target" ] else [ "initrd-fs.target" ];
+    requiredBy = [
+      "initrd.target"
+      "initrd-nixos-activation.service"
+      "initrd-switch-root.target"
+    ];
+    after = lib.optional image.enable "initrd-root-fs.target";
     before = [
+      "initrd-fs.target"
+      "initrd-find-nixos-closure.service"
+      "initrd-nixos-activation.service"
       "initrd.target"
       "initrd-switch-root.target"
-      "initrd-nixos-activation.service"
-      "initrd-find-nixos-closure.service"
     ]
-    ++ lib.optionals image.enable [
-      "sysroot-nix-store.mount"
-      "initrd-fs.target"
-    ];
-    unitConfig.AssertPathExists = "/etc/initrd-release";
+    ++ lib.optional image.enable "sysroot-nix-store.mount";
+    unitConfig = {
+      AssertPathExists = "/etc/initrd-release";
+    }
+    // lib.optionalAttrs (!image.enable) { RequiresMountsFor = "/sysroot/nix/store"; };
     serviceConfig = {
       Type = "oneshot";
       RemainAfterExit = true;
@@ -323,8 +330,12 @@ in
           What a failed check does: `halt` prints and powers off; `warn`
           prints a loud warning and boots; `shell` starts a root shell on
           the console and boots when it exits; `fail` exits with status 1
-          and lets the initrd handle it (systemd's emergency target, or
-          stage 1's failure prompt).
+          and lets the initrd handle it: with systemd in the initrd the
+          system is not activated and the emergency target is started
+          (a shell only if {option}`boot.initrd.systemd.emergencyAccess`
+          allows it); in the scripted stage 1, its failure prompt, whose
+          "continue" boots anyway. `warn`, `shell` and the scripted `fail`
+          let whoever is at the console boot a store that failed.
         '';
       };
       jobs = mkOption {
