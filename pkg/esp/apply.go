@@ -15,8 +15,8 @@ type Result struct {
 // Apply carries out a prepared plan in the crash-safe order: leftover
 // temporary files and, only if space requires it, owned files that are not
 // kept go first; then each file to write (temporary name, sync, rename,
-// directory sync), the Last ones after all others; then the remaining
-// removals. On an error it stops where it is, removing what it created in
+// directory sync), the Last ones after all others. The remaining removals
+// are RemoveStale's. On an error it stops where it is, removing what it created in
 // this run, so the partition is never fuller than before a failed run.
 func (pr *Prepared) Apply() (res Result, err error) {
 	f := pr.plan.FS
@@ -65,6 +65,13 @@ func (pr *Prepared) Apply() (res Result, err error) {
 		}
 	}
 	created = nil // the new loader.conf may name them now
+	return res, nil
+}
+
+// RemoveStale removes the owned files no longer wanted. Call it after
+// Apply has succeeded on every partition of the install, so that no
+// loader.conf still names what it removes.
+func (pr *Prepared) RemoveStale() error {
 	var late []string
 	early := map[string]bool{}
 	for _, e := range pr.early {
@@ -75,7 +82,7 @@ func (pr *Prepared) Apply() (res Result, err error) {
 			late = append(late, r)
 		}
 	}
-	return res, removeAll(f, late)
+	return removeAll(pr.plan.FS, late)
 }
 
 // writeFile writes w crash-safely and returns the bytes written.

@@ -59,6 +59,9 @@ func run(t *testing.T, p esp.Plan) (*esp.Prepared, esp.Result, error) {
 		return nil, esp.Result{}, err
 	}
 	res, err := pr.Apply()
+	if err == nil {
+		err = pr.RemoveStale()
+	}
 	return pr, res, err
 }
 

@@ -25,6 +25,10 @@ type Want struct {
 	Path string
 	// Size is the file's size, or an upper bound when Write streams it.
 	Size int64
+	// Measure, when set, gives Size; it is called only for a file that
+	// must be written (so an unchanged entry is never composed). Its
+	// error makes the file Failed, or the whole plan fail if Required.
+	Measure func() (int64, error)
 	// Required files are installed or nothing is (the default entry,
 	// systemd-boot, loader.conf). The others go in the order given, and
 	// the first that does not fit leaves itself and all after it out.
@@ -53,6 +57,10 @@ type Plan struct {
 	// Keep protects owned files from removal (the booted system's entry,
 	// the current default).
 	Keep func(path string) bool
+	// CurrentDefaults are entry ids loader.conf names now (on any ESP);
+	// they are not removed to make room before the new loader.conf is
+	// written. This partition's own loader.conf is read as well.
+	CurrentDefaults []string
 	// NoRemove turns removal off for this run (a generation failed to
 	// read: the entry it would have kept cannot be known).
 	NoRemove bool
@@ -67,6 +75,7 @@ const (
 	Installed Status = "installed" // written: it was missing
 	Repaired  Status = "repaired"  // written: the file there was damaged
 	LeftOut   Status = "left out"  // wanted, but does not fit
+	Failed    Status = "failed"    // wanted, but could not be made (Measure)
 	Removed   Status = "removed"   // owned and no longer wanted
 )
 
@@ -150,7 +159,13 @@ func Prepare(p Plan) (*Prepared, error) {
 	}
 	var removable []string
 	var freeable int64
-	_, _, currentDefault, _ := ReadLoaderConf(p.FS)
+	defaults := map[string]bool{}
+	for _, d := range p.CurrentDefaults {
+		defaults[d] = true
+	}
+	if _, _, d, _ := ReadLoaderConf(p.FS); d != "" {
+		defaults[d] = true
+	}
 	free, block, err := p.FS.Space()
 	if err != nil {
 		return nil, fmt.Errorf("free space: %w", err)
@@ -164,7 +179,7 @@ func Prepare(p Plan) (*Prepared, error) {
 				continue
 			}
 			removable = append(removable, o)
-			if currentDefault == "" || EntryID(path.Base(o)) != currentDefault {
+			if !defaults[EntryID(path.Base(o))] {
 				freeable += allocated(p.FS, o, block)
 			}
 		}
@@ -178,6 +193,18 @@ func Prepare(p Plan) (*Prepared, error) {
 	full := false
 	for _, t := range toWrite {
 		w := p.Wants[t.i]
+		if w.Measure != nil {
+			size, err := w.Measure()
+			if err != nil {
+				if w.Required {
+					return nil, fmt.Errorf("%s: %w", w.Path, err)
+				}
+				pr.Outcomes = append(pr.Outcomes, Outcome{Path: w.Path, Want: t.i, Status: Failed, Reason: err.Error()})
+				continue
+			}
+			w.Size = size
+			p.Wants[t.i].Size = size
+		}
 		n := roundUp(w.Size, block) + block // and a directory entry's cluster
 		status := Installed
 		if _, ok := pr.old[t.i]; ok {
@@ -222,7 +249,7 @@ func Prepare(p Plan) (*Prepared, error) {
 		if have >= need {
 			break
 		}
-		if currentDefault != "" && EntryID(path.Base(r)) == currentDefault {
+		if defaults[EntryID(path.Base(r))] {
 			continue
 		}
 		pr.early = append(pr.early, r)
@@ -240,7 +267,7 @@ func (pr *Prepared) Changes() bool {
 		return true
 	}
 	for _, o := range pr.Outcomes {
-		if o.Status != Unchanged && o.Status != LeftOut {
+		if o.Status == Installed || o.Status == Repaired || o.Status == Removed {
 			return true
 		}
 	}
