@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 
+	"github.com/nix-boot-security/nix-boot-security/pkg/esp"
 	"github.com/nix-boot-security/nix-boot-security/pkg/generation"
 )
 
@@ -47,6 +48,9 @@ type Options struct {
 	StoreDir string
 	// TempDir holds the closure manifests while they are embedded.
 	TempDir string
+	// OpenFS opens a partition; nil is esp.OpenOS with RequireVFAT. Tests
+	// give a fault-injecting one.
+	OpenFS func(dir string) (esp.FS, error)
 }
 
 // Defaults.

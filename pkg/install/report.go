@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"sort"
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/esp"
@@ -98,7 +99,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "%s: skipped: %s\n", subject(s.Generation, s.Specialisation, ""), s.Error)
 	}
 	counts := map[esp.Status]int{}
-	for _, f := range r.Files {
+	for _, f := range r.sorted() {
 		counts[esp.Status(f.Status)]++
 		line := fmt.Sprintf("%s: %s %s", subject(f.Generation, f.Specialisation, f.Path), f.Status, path.Join(f.Partition, f.Path))
 		if f.Reason != "" {
@@ -128,6 +129,30 @@ func (r *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// sorted orders the files for reading: per partition, generations newest
+// first (each before its specialisations), then systemd-boot and
+// loader.conf.
+func (r *Report) sorted() []FileReport {
+	fs := append([]FileReport(nil), r.Files...)
+	rank := func(f FileReport) int {
+		if f.Generation > 0 {
+			return -f.Generation
+		}
+		return 0
+	}
+	sort.SliceStable(fs, func(i, j int) bool {
+		a, b := fs[i], fs[j]
+		if a.Partition != b.Partition {
+			return a.Partition < b.Partition
+		}
+		if rank(a) != rank(b) {
+			return rank(a) < rank(b)
+		}
+		return a.Specialisation < b.Specialisation
+	})
+	return fs
 }
 
 func subject(gen int, spec, p string) string {

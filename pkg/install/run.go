@@ -310,16 +310,20 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 // partitions opens the XBOOTLDR (if any) and the ESPs.
 func (in *installer) partitions() ([]*partition, error) {
 	o := in.opts
+	open := o.OpenFS
+	if open == nil {
+		open = func(dir string) (esp.FS, error) { return esp.OpenOS(dir, o.RequireVFAT) }
+	}
 	var parts []*partition
 	if o.XBOOTLDR != "" {
-		f, err := esp.OpenOS(o.XBOOTLDR, o.RequireVFAT)
+		f, err := open(o.XBOOTLDR)
 		if err != nil {
 			return nil, fmt.Errorf("%w: --xbootldr: %w", ErrPartition, err)
 		}
 		parts = append(parts, &partition{dir: o.XBOOTLDR, fs: f, ukis: true})
 	}
 	for _, d := range o.ESPs {
-		f, err := esp.OpenOS(d, o.RequireVFAT)
+		f, err := open(d)
 		if err != nil {
 			return nil, fmt.Errorf("%w: --esp: %w", ErrPartition, err)
 		}
