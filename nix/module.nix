@@ -244,9 +244,10 @@ in
         type = types.bool;
         default = false;
         description = ''
-          Install unsigned images when no key is set or the key does not
-          exist yet: for a first install, before keys are created and
-          enrolled. Firmware with Secure Boot enforced will not boot them.
+          Install unsigned images, with no key set: for a first install,
+          before keys are created and enrolled (then set privateKey and
+          certificate and turn this off). Firmware with Secure Boot
+          enforced will not boot them.
         '';
       };
     };
@@ -446,12 +447,12 @@ in
         ++ keyAssertions "boot.verifiedBoot.measuredBoot.pcrPrivateKey" cfg.measuredBoot.pcrPrivateKey
         ++ [
           {
-            assertion = cfg.secureBoot.allowUnsigned || (cfg.secureBoot.privateKey != null && cfg.secureBoot.certificate != null);
-            message = "boot.verifiedBoot.secureBoot: both privateKey and certificate are needed to sign (set secureBoot.allowUnsigned = true for a first install before the keys exist).";
+            assertion = cfg.secureBoot.allowUnsigned || cfg.secureBoot.privateKey != null || cfg.secureBoot.certificate != null;
+            message = "boot.verifiedBoot.secureBoot: no signing key; set privateKey and certificate (or allowUnsigned = true for a first install, before the keys exist).";
           }
           {
-            assertion = cfg.secureBoot.privateKey != null || cfg.secureBoot.certificate == null;
-            message = "boot.verifiedBoot.secureBoot.certificate is set without a privateKey.";
+            assertion = (cfg.secureBoot.privateKey == null) == (cfg.secureBoot.certificate == null);
+            message = "boot.verifiedBoot.secureBoot: privateKey and certificate go together (set both, or neither with allowUnsigned for a first install).";
           }
           {
             assertion = !cfg.measuredBoot.enable || cfg.measuredBoot.pcrPrivateKey != null;

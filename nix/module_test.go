@@ -174,18 +174,21 @@ func TestModuleAssertions(t *testing.T) {
 			boot.verifiedBoot.secureBoot.certificate = "/etc/db.pem";`, ""},
 		{"certificate missing", `boot.verifiedBoot.enable = true;
 			boot.verifiedBoot.secureBoot.privateKey = "/var/lib/k/db.key";`,
-			"both privateKey and certificate are needed to sign"},
-		{"no keys", `boot.verifiedBoot.enable = true;`, "both privateKey and certificate are needed to sign"},
+			"privateKey and certificate go together"},
+		{"no keys", `boot.verifiedBoot.enable = true;`, "no signing key; set privateKey and certificate"},
 		{"no keys, unsigned allowed", `boot.verifiedBoot.enable = true;
 			boot.verifiedBoot.secureBoot.allowUnsigned = true;`, ""},
 		{"certificate missing, unsigned allowed", `boot.verifiedBoot.enable = true;
 			boot.verifiedBoot.secureBoot.allowUnsigned = true;
-			boot.verifiedBoot.secureBoot.privateKey = "/var/lib/k/db.key";`, ""},
+			boot.verifiedBoot.secureBoot.privateKey = "/var/lib/k/db.key";`, "privateKey and certificate go together"},
 		{"certificate without key", `boot.verifiedBoot.enable = true;
 			boot.verifiedBoot.secureBoot.allowUnsigned = true;
-			boot.verifiedBoot.secureBoot.certificate = "/etc/db.pem";`, "certificate is set without a privateKey"},
+			boot.verifiedBoot.secureBoot.certificate = "/etc/db.pem";`, "privateKey and certificate go together"},
+		{"keys with unsigned allowed", keys + `
+			boot.verifiedBoot.secureBoot.allowUnsigned = true;`, ""},
 		{"path literal key, unsigned allowed", `boot.verifiedBoot.enable = true;
 			boot.verifiedBoot.secureBoot.allowUnsigned = true;
+			boot.verifiedBoot.secureBoot.certificate = "/etc/db.pem";
 			boot.verifiedBoot.secureBoot.privateKey = /var/lib/k/db.key;`, "is a Nix path literal"},
 		{"PCR key as a path literal", keys + `
 			boot.verifiedBoot.measuredBoot.enable = true;

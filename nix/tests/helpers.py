@@ -1,5 +1,5 @@
-# Steps shared by the VM tests (nix/tests/*.nix prepend this file to their
-# test script). `machine` is the test driver's machine object.
+# Steps shared by the VM tests (nix/tests/default.nix puts this file before
+# each test script). `machine` is the test driver's machine object.
 import json
 
 KEYS = "/var/lib/nix-boot-security/keys"
@@ -7,23 +7,38 @@ SECURE_BOOT_ON = "bootctl status 2>/dev/null | grep -q 'Secure Boot: enabled'"
 
 
 def boot_checked(machine):
-    """Boot (or wait for the boot in progress) and see the store check pass."""
+    """Wait for the boot in progress and see the store check pass."""
     machine.wait_for_console_text("nix-closure-verify: store ok")
     machine.wait_for_unit("multi-user.target")
 
 
-def enroll_and_sign(machine):
-    """A user's first steps: create keys, enroll them while the firmware is
-    in setup mode, reinstall so every entry is signed, reboot under Secure
-    Boot."""
-    machine.succeed(f"nix-uki keys create --dir {KEYS}")
-    machine.succeed(f"nix-uki keys enroll --dir {KEYS}")
-    machine.succeed("/run/current-system/bin/switch-to-configuration boot")
-    machine.succeed(f"nix-uki verify --cert {KEYS}/db/db.pem /boot/EFI/systemd/systemd-bootx64.efi")
+def reboot(machine):
     machine.shutdown()
     machine.start()
     boot_checked(machine)
+
+
+def switch_to(machine, name):
+    """Make generation 1's specialisation NAME the system profile's next
+    generation, install, and boot it: the newest generation is the
+    default."""
+    machine.succeed(
+        "nix-env -p /nix/var/nix/profiles/system --set"
+        f" $(readlink -f /nix/var/nix/profiles/system-1-link/specialisation/{name})",
+        "/nix/var/nix/profiles/system/bin/switch-to-configuration boot",
+    )
+    reboot(machine)
+
+
+def enroll_and_sign(machine):
+    """A user's first steps after the unsigned install: create keys, enroll
+    them while the firmware is in setup mode, install the signed
+    configuration, reboot with Secure Boot enforced."""
+    machine.succeed(f"nix-uki keys create --dir {KEYS}")
+    machine.succeed(f"nix-uki keys enroll --dir {KEYS}")
+    switch_to(machine, "signed")
     machine.succeed(SECURE_BOOT_ON)
+    machine.succeed(f"nix-uki verify --cert {KEYS}/db/db.pem /boot/EFI/systemd/systemd-bootx64.efi")
 
 
 def entry(machine, fragment):
@@ -35,22 +50,6 @@ def entry(machine, fragment):
 
 
 def boot_entry(machine, fragment):
-    """Boot the entry whose name contains fragment once."""
+    """Boot the entry whose name contains fragment, once."""
     machine.succeed(f"bootctl set-oneshot {entry(machine, fragment)}")
-    machine.shutdown()
-    machine.start()
-    boot_checked(machine)
-
-
-def boot_second_generation(machine):
-    """Make the machine's specialisation "second" (whose /etc/generation
-    says 2) the system profile's next generation, install, and boot it: the
-    newest generation is the default."""
-    machine.succeed(
-        "nix-env -p /nix/var/nix/profiles/system --set $(readlink -f /run/current-system/specialisation/second)",
-        "/nix/var/nix/profiles/system/bin/switch-to-configuration boot",
-    )
-    machine.shutdown()
-    machine.start()
-    boot_checked(machine)
-    machine.succeed("grep -qx 2 /etc/generation")
+    reboot(machine)

@@ -5,11 +5,8 @@
 {
   machine =
     { lib, pkgs, ... }:
-    {
-      virtualisation.tpm.enable = true;
-      environment.etc.generation.text = lib.mkDefault "1";
-      specialisation.second.configuration.environment.etc.generation.text = "2";
-      boot.verifiedBoot.measuredBoot = {
+    let
+      measured.boot.verifiedBoot.measuredBoot = {
         enable = true;
         pcrPrivateKey = "/var/lib/nix-boot-security/keys/pcr.key";
         pcrPublicKey = "/var/lib/nix-boot-security/keys/pcr.pub.pem";
@@ -19,6 +16,18 @@
           "enter-initrd:leave-initrd:sysinit"
           "enter-initrd:leave-initrd:sysinit:ready"
         ];
+      };
+    in
+    {
+      virtualisation.tpm.enable = true;
+      environment.etc.generation.text = lib.mkDefault "1";
+      specialisation.signed.configuration = measured;
+      specialisation.signed-second.configuration = {
+        imports = [
+          ./signed.nix
+          measured
+        ];
+        environment.etc.generation.text = "2";
       };
       environment.systemPackages = [ pkgs.cryptsetup ];
     };
@@ -34,7 +43,7 @@
     enroll_and_sign(machine)
 
     with subtest("the UKIs carry the signed policy"):
-        uki = machine.succeed("ls /boot/EFI/Linux/nixos-generation-1-*.efi").split()[0]
+        uki = machine.succeed("ls /boot/EFI/Linux/nixos-generation-2-*.efi").split()[0]
         machine.succeed(f"nix-uki inspect --json {uki} | jq -e '.sections | map(.name) | index(\".pcrsig\")'")
 
     with subtest("a volume bound to the PCR key unlocks"):
@@ -42,13 +51,15 @@
             "dd if=/dev/zero of=/var/lib/volume bs=1M count=32",
             "echo -n passphrase > /run/passphrase",
             "cryptsetup luksFormat --batch-mode --key-file /run/passphrase /var/lib/volume",
-            f"systemd-cryptenroll --unlock-key-file=/run/passphrase --tpm2-device=auto --tpm2-pcrs= --tpm2-public-key={KEYS}/pcr.pub.pem --tpm2-public-key-pcrs=11 /var/lib/volume",
+            "systemd-cryptenroll --unlock-key-file=/run/passphrase --tpm2-device=auto --tpm2-pcrs="
+            f" --tpm2-public-key={KEYS}/pcr.pub.pem --tpm2-public-key-pcrs=11 /var/lib/volume",
         )
         machine.succeed("systemd-cryptsetup attach volume /var/lib/volume - tpm2-device=auto,headless=true")
         machine.succeed("systemd-cryptsetup detach volume")
 
     with subtest("it still unlocks from the next generation's UKI"):
-        boot_second_generation(machine)
+        switch_to(machine, "signed-second")
+        machine.succeed("grep -qx 2 /etc/generation")
         machine.succeed("systemd-cryptsetup attach volume /var/lib/volume - tpm2-device=auto,headless=true")
   '';
 }

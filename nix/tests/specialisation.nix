@@ -1,5 +1,7 @@
 # A specialisation gets its own signed entry, with its own command line and
-# closure manifest, and boots with the store check passing.
+# closure manifest, and boots with the store check passing. (Generation 1,
+# which has the specialisation, is signed by the signed configuration's
+# install, as every installed generation is.)
 {
   machine = {
     specialisation.extra.configuration = {

@@ -5,6 +5,8 @@
   machine = { };
 
   testScript = ''
+    import re
+
     machine.start()
     boot_checked(machine)
     enroll_and_sign(machine)
@@ -18,7 +20,9 @@
     )
     machine.shutdown()
     machine.start()
-    machine.wait_for_console_text(f"nix-closure-verify: FAILED {victim}")
+    # The failure names the store path (or the file in it).
+    top = "/".join(victim.split("/")[:4])
+    machine.wait_for_console_text("nix-closure-verify: FAILED " + re.escape(top))
     machine.wait_for_console_text("nix-closure-verify: boot stopped; powering off")
     machine.wait_for_shutdown()
   '';
