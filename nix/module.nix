@@ -204,7 +204,8 @@ in
 
     xbootldrMountPoint = mkOption {
       type = types.nullOr types.str;
-      default = null;
+      default = config.boot.loader.systemd-boot.xbootldrMountPoint;
+      defaultText = lib.literalExpression "config.boot.loader.systemd-boot.xbootldrMountPoint";
       example = "/boot";
       description = "Where an XBOOTLDR partition is mounted; the UKIs go there instead of the ESP's EFI/Linux (with the ESP mounted elsewhere, for example /efi).";
     };

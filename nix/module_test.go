@@ -101,6 +101,11 @@ func TestModuleDefaults(t *testing.T) {
 	if got := c["loader"].(map[string]any)["timeout"]; got != "menu-force" {
 		t.Errorf("timeout with boot.loader.timeout = null: %v, want menu-force", got)
 	}
+	// The XBOOTLDR partition systemd-boot's module was told about.
+	c = installConfig(t, keys+` boot.loader.systemd-boot.xbootldrMountPoint = "/boot"; boot.loader.efi.efiSysMountPoint = "/efi";`)
+	if c["xbootldr"] != "/boot" || string(mustJSON(t, c["esps"])) != `["/efi"]` {
+		t.Errorf("with systemd-boot's XBOOTLDR: xbootldr %v, esps %v", c["xbootldr"], c["esps"])
+	}
 	// The systemd initrd mounts the system at /sysroot.
 	c = installConfig(t, keys+` boot.initrd.systemd.enable = true;`)
 	if got := mustJSON(t, c["extraKernelParams"]); string(got) != `["nix-closure-verify.root=/sysroot"]` {

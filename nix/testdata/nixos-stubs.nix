@@ -140,6 +140,10 @@ in
 
         # nixos/modules/system/boot/loader/systemd-boot/systemd-boot.nix
         boot.loader.systemd-boot.enable = lib.mkEnableOption "the systemd-boot (formerly gummiboot) EFI boot manager";
+        boot.loader.systemd-boot.xbootldrMountPoint = mkOption {
+          type = types.nullOr types.str;
+          default = null;
+        };
 
         # nixos/modules/system/activation/bootspec.nix
         boot.bootspec.enable = lib.mkEnableOption "the generation of RFC-0125 bootspec in $system/boot.json" // {
