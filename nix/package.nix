@@ -43,10 +43,11 @@ buildGo126Module {
     "-X github.com/nix-boot-security/nix-boot-security/pkg/cli.version=${version}"
   ];
 
-  # The boot check, static, with the same flags; buildGoModule puts
-  # $GOPATH/bin into $out/bin.
+  # The boot check, static, with the same flags (GOFLAGS carries -mod=vendor
+  # and -trimpath; ldflags may be a string or, with structured attributes,
+  # an array); buildGoModule puts $GOPATH/bin into $out/bin.
   postBuild = ''
-    CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" \
+    CGO_ENABLED=0 go build -ldflags "''${ldflags[*]}" \
       -o "$GOPATH/bin/nix-closure-verify" ./cmd/nix-closure-verify
   '';
 
