@@ -280,7 +280,7 @@ in
           editor = mkOption {
             type = types.bool;
             default = false;
-            description = "Allow editing the kernel command line at boot: it would let anyone at the console bypass the signed command line.";
+            description = "Allow editing the kernel command line in the boot menu. systemd-stub ignores an edited command line while Secure Boot is on; with it off, anyone at the console could replace the signed one.";
           };
           console-mode = mkOption {
             type = types.str;
