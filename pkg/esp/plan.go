@@ -157,6 +157,29 @@ func Prepare(p Plan) (*Prepared, error) {
 		}
 		pr.Outcomes = append(pr.Outcomes, Outcome{Path: found, Want: i, Status: Unchanged})
 	}
+	// Size the files to write; one that cannot be made keeps every owned
+	// file (the entry it replaces may be the only one of its generation).
+	failed := map[int]bool{}
+	for _, t := range toWrite {
+		w := &p.Wants[t.i]
+		if w.Measure == nil {
+			continue
+		}
+		size, err := w.Measure()
+		if err != nil {
+			if w.Required {
+				return nil, fmt.Errorf("%s: %w", w.Path, err)
+			}
+			failed[t.i] = true
+			pr.Outcomes = append(pr.Outcomes, Outcome{Path: w.Path, Want: t.i, Status: Failed, Reason: err.Error()})
+			continue
+		}
+		w.Size = size
+	}
+	if len(failed) > 0 {
+		p.NoRemove = true
+		pr.plan.NoRemove = true
+	}
 	var removable []string
 	var freeable int64
 	defaults := map[string]bool{}
@@ -193,17 +216,8 @@ func Prepare(p Plan) (*Prepared, error) {
 	full := false
 	for _, t := range toWrite {
 		w := p.Wants[t.i]
-		if w.Measure != nil {
-			size, err := w.Measure()
-			if err != nil {
-				if w.Required {
-					return nil, fmt.Errorf("%s: %w", w.Path, err)
-				}
-				pr.Outcomes = append(pr.Outcomes, Outcome{Path: w.Path, Want: t.i, Status: Failed, Reason: err.Error()})
-				continue
-			}
-			w.Size = size
-			p.Wants[t.i].Size = size
+		if failed[t.i] {
+			continue
 		}
 		n := roundUp(w.Size, block) + block // and a directory entry's cluster
 		status := Installed
