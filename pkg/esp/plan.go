@@ -14,8 +14,13 @@ import (
 // the next one.
 const TempSuffix = ".nix-uki-tmp"
 
-// ErrNoSpace is returned when even the required files do not fit.
-var ErrNoSpace = errors.New("not enough space")
+// Errors of Prepare.
+var (
+	// ErrNoSpace: even the required files do not fit.
+	ErrNoSpace = errors.New("not enough space")
+	// ErrCannotMake: a required file's Measure failed.
+	ErrCannotMake = errors.New("cannot be made")
+)
 
 // Want is a file the installer wants on the partition.
 type Want struct {
@@ -168,7 +173,7 @@ func Prepare(p Plan) (*Prepared, error) {
 		size, err := w.Measure()
 		if err != nil {
 			if w.Required {
-				return nil, fmt.Errorf("%s: %w", w.Path, err)
+				return nil, fmt.Errorf("%s %w: %w", w.Path, ErrCannotMake, err)
 			}
 			failed[t.i] = true
 			pr.Outcomes = append(pr.Outcomes, Outcome{Path: w.Path, Want: t.i, Status: Failed, Reason: err.Error()})

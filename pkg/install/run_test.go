@@ -243,6 +243,9 @@ func TestRunRefusals(t *testing.T) {
 		{"not FAT", func(o *Options) { o.RequireVFAT = true }, ErrPartition, "not a FAT file system"},
 		{"toplevel not a generation", func(o *Options) { o.Toplevel = w.dir }, ErrNoGeneration, "is not a generation"},
 		{"no generations", func(o *Options) { o.Profiles = w.esp }, ErrNoGeneration, "none in"},
+		{"default kernel missing", func(o *Options) {
+			w.profiles.Add(t, systemtest.Generation{Number: 2, Toplevel: w.top, Kernel: "/nix/store/00000000000000000000000000000000-linux/bzImage"})
+		}, ErrNoGeneration, "bzImage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.RemoveAll(w.esp)
