@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // TempSuffix ends the name of every temporary file this package writes;
@@ -141,26 +143,44 @@ func Prepare(p Plan) (*Prepared, error) {
 		reason string
 	}
 	var toWrite []pending
+	// Find each wanted file, then check the ones found in parallel:
+	// checking a UKI hashes all of it, and a no-op run is mostly that.
+	found := make([]string, len(p.Wants))
 	for i, w := range p.Wants {
 		key := strings.ToLower(StripCounter(w.Path))
 		wanted[key] = true
-		found, ok := existing[key]
-		if !ok {
-			// Not in a scanned directory: look it up directly.
-			if _, err := p.FS.Stat(w.Path); err == nil {
-				found, ok = w.Path, true
-			}
+		if f, ok := existing[key]; ok {
+			found[i] = f
+		} else if _, err := p.FS.Stat(w.Path); err == nil {
+			// Not in a scanned directory: looked up directly.
+			found[i] = w.Path
 		}
-		if !ok {
+	}
+	checks := make([]error, len(p.Wants))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i := range p.Wants {
+		if found[i] == "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			checks[i] = check(p.FS, found[i], p.Wants[i])
+		}()
+	}
+	wg.Wait()
+	for i := range p.Wants {
+		switch {
+		case found[i] == "":
 			toWrite = append(toWrite, pending{i, ""})
-			continue
+		case checks[i] != nil:
+			pr.old[i] = found[i]
+			toWrite = append(toWrite, pending{i, checks[i].Error()})
+		default:
+			pr.Outcomes = append(pr.Outcomes, Outcome{Path: found[i], Want: i, Status: Unchanged})
 		}
-		if err := check(p.FS, found, w); err != nil {
-			pr.old[i] = found
-			toWrite = append(toWrite, pending{i, err.Error()})
-			continue
-		}
-		pr.Outcomes = append(pr.Outcomes, Outcome{Path: found, Want: i, Status: Unchanged})
 	}
 	// Size the files to write; one that cannot be made keeps every owned
 	// file (the entry it replaces may be the only one of its generation).
