@@ -48,12 +48,19 @@ var entryRE = regexp.MustCompile(`^nixos-generation-([1-9][0-9]{0,8})(-specialis
 // EntryGeneration returns the generation number in an entry's file name,
 // if the name is one EntryName makes.
 func EntryGeneration(name string) (int, bool) {
+	n, _, ok := ParseEntryName(name)
+	return n, ok
+}
+
+// ParseEntryName returns the generation number and specialisation in an
+// entry's file name, if the name is one EntryName makes.
+func ParseEntryName(name string) (n int, spec string, ok bool) {
 	m := entryRE.FindStringSubmatch(name)
 	if m == nil {
-		return 0, false
+		return 0, "", false
 	}
 	n, err := strconv.Atoi(m[1])
-	return n, err == nil
+	return n, strings.TrimPrefix(m[2], "-specialisation-"), err == nil
 }
 
 // OwnedEntry says whether path is one of this tool's UKIs under EFI/Linux.

@@ -17,7 +17,7 @@ func TestNames(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("EntryName = %q, want %q", got, tc.want)
 		}
-		if n, ok := EntryGeneration(got); !ok || n != tc.n || !OwnedEntry(LinuxDir+"/"+got) {
+		if n, spec, ok := ParseEntryName(got); !ok || n != tc.n || spec != tc.spec || !OwnedEntry(LinuxDir+"/"+got) {
 			t.Errorf("EntryGeneration(%q) = %d, %v", got, n, ok)
 		}
 	}

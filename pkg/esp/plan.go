@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // TempSuffix ends the name of every temporary file this package writes;
@@ -14,8 +16,13 @@ import (
 // the next one.
 const TempSuffix = ".nix-uki-tmp"
 
-// ErrNoSpace is returned when even the required files do not fit.
-var ErrNoSpace = errors.New("not enough space")
+// Errors of Prepare.
+var (
+	// ErrNoSpace: even the required files do not fit.
+	ErrNoSpace = errors.New("not enough space")
+	// ErrCannotMake: a required file's Measure failed.
+	ErrCannotMake = errors.New("cannot be made")
+)
 
 // Want is a file the installer wants on the partition.
 type Want struct {
@@ -136,26 +143,67 @@ func Prepare(p Plan) (*Prepared, error) {
 		reason string
 	}
 	var toWrite []pending
+	// Find each wanted file, then check the ones found in parallel:
+	// checking a UKI hashes all of it, and a no-op run is mostly that.
+	found := make([]string, len(p.Wants))
 	for i, w := range p.Wants {
 		key := strings.ToLower(StripCounter(w.Path))
 		wanted[key] = true
-		found, ok := existing[key]
-		if !ok {
-			// Not in a scanned directory: look it up directly.
-			if _, err := p.FS.Stat(w.Path); err == nil {
-				found, ok = w.Path, true
-			}
+		if f, ok := existing[key]; ok {
+			found[i] = f
+		} else if _, err := p.FS.Stat(w.Path); err == nil {
+			// Not in a scanned directory: looked up directly.
+			found[i] = w.Path
 		}
-		if !ok {
+	}
+	checks := make([]error, len(p.Wants))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.NumCPU())
+	for i := range p.Wants {
+		if found[i] == "" {
+			continue
+		}
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			checks[i] = check(p.FS, found[i], p.Wants[i])
+		}()
+	}
+	wg.Wait()
+	for i := range p.Wants {
+		switch {
+		case found[i] == "":
 			toWrite = append(toWrite, pending{i, ""})
+		case checks[i] != nil:
+			pr.old[i] = found[i]
+			toWrite = append(toWrite, pending{i, checks[i].Error()})
+		default:
+			pr.Outcomes = append(pr.Outcomes, Outcome{Path: found[i], Want: i, Status: Unchanged})
+		}
+	}
+	// Size the files to write; one that cannot be made keeps every owned
+	// file (the entry it replaces may be the only one of its generation).
+	failed := map[int]bool{}
+	for _, t := range toWrite {
+		w := &p.Wants[t.i]
+		if w.Measure == nil {
 			continue
 		}
-		if err := check(p.FS, found, w); err != nil {
-			pr.old[i] = found
-			toWrite = append(toWrite, pending{i, err.Error()})
+		size, err := w.Measure()
+		if err != nil {
+			if w.Required {
+				return nil, fmt.Errorf("%s %w: %w", w.Path, ErrCannotMake, err)
+			}
+			failed[t.i] = true
+			pr.Outcomes = append(pr.Outcomes, Outcome{Path: w.Path, Want: t.i, Status: Failed, Reason: err.Error()})
 			continue
 		}
-		pr.Outcomes = append(pr.Outcomes, Outcome{Path: found, Want: i, Status: Unchanged})
+		w.Size = size
+	}
+	if len(failed) > 0 {
+		p.NoRemove = true
+		pr.plan.NoRemove = true
 	}
 	var removable []string
 	var freeable int64
@@ -193,17 +241,8 @@ func Prepare(p Plan) (*Prepared, error) {
 	full := false
 	for _, t := range toWrite {
 		w := p.Wants[t.i]
-		if w.Measure != nil {
-			size, err := w.Measure()
-			if err != nil {
-				if w.Required {
-					return nil, fmt.Errorf("%s: %w", w.Path, err)
-				}
-				pr.Outcomes = append(pr.Outcomes, Outcome{Path: w.Path, Want: t.i, Status: Failed, Reason: err.Error()})
-				continue
-			}
-			w.Size = size
-			p.Wants[t.i].Size = size
+		if failed[t.i] {
+			continue
 		}
 		n := roundUp(w.Size, block) + block // and a directory entry's cluster
 		status := Installed

@@ -56,8 +56,8 @@ func (r *Report) add(dir string, pr *esp.Prepared, entries []*entry) {
 		fr := FileReport{Partition: dir, Path: o.Path, Status: string(o.Status), Reason: o.Reason}
 		if e, ok := byName[esp.EntryID(path.Base(o.Path))]; ok {
 			fr.Generation, fr.Specialisation = e.gen.Number, e.specName
-		} else if n, ok := esp.EntryGeneration(path.Base(o.Path)); ok {
-			fr.Generation = n
+		} else if n, spec, ok := esp.ParseEntryName(path.Base(o.Path)); ok {
+			fr.Generation, fr.Specialisation = n, spec
 		}
 		r.Files = append(r.Files, fr)
 	}

@@ -280,6 +280,9 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 		if errors.Is(err, esp.ErrNoSpace) {
 			return fmt.Errorf("%w: %s: %w; nothing was changed", ErrFailed, p.dir, err)
 		}
+		if errors.Is(err, esp.ErrCannotMake) {
+			return fmt.Errorf("%w: the default entry: %w; nothing was changed", ErrNoGeneration, err)
+		}
 		if err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrFailed, p.dir, err)
 		}

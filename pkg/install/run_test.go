@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,6 +84,10 @@ func statusOf(rep *Report, gen int, spec string) string {
 // verifyESP checks every UKI and systemd-boot copy: signed by our key,
 // and each UKI's embedded manifest matches the digest on its command line.
 func verifyESP(t *testing.T, w *world) []string {
+	return verifyESPWith(t, w, true)
+}
+
+func verifyESPWith(t *testing.T, w *world, checkClosure bool) []string {
 	t.Helper()
 	names, _ := filepath.Glob(filepath.Join(w.esp, esp.LinuxDir, "*.efi"))
 	for _, p := range append(names, filepath.Join(w.esp, esp.SystemdBootPath), filepath.Join(w.esp, esp.FallbackPath)) {
@@ -97,7 +102,7 @@ func verifyESP(t *testing.T, w *world) []string {
 		if _, err := authenticode.VerifyImage(f, []*x509.Certificate{w.id.Cert}, authenticode.Options{}); err != nil {
 			t.Errorf("%s: %v", p, err)
 		}
-		if s := f.Section(uki.SectionCmdline); s != nil {
+		if s := f.Section(uki.SectionCmdline); s != nil && checkClosure {
 			line, _ := f.SectionData(s, 1<<20)
 			if !strings.Contains(string(line), bootcheck.Prefix+".digest=sha256:") || !strings.Contains(string(line), "nix-closure-verify.on-failure=halt") {
 				t.Errorf("%s: command line %q", p, line)
@@ -214,7 +219,7 @@ func snapshot(t *testing.T, dir string) string {
 			return err
 		}
 		st := fi.Sys().(*syscall.Stat_t)
-		b.WriteString(p + " " + fi.ModTime().String() + " " + string(rune(st.Ino)) + "\n")
+		fmt.Fprintf(&b, "%s %s %d\n", p, fi.ModTime(), st.Ino)
 		return nil
 	})
 	return b.String()
@@ -239,6 +244,9 @@ func TestRunRefusals(t *testing.T) {
 		{"not FAT", func(o *Options) { o.RequireVFAT = true }, ErrPartition, "not a FAT file system"},
 		{"toplevel not a generation", func(o *Options) { o.Toplevel = w.dir }, ErrNoGeneration, "is not a generation"},
 		{"no generations", func(o *Options) { o.Profiles = w.esp }, ErrNoGeneration, "none in"},
+		{"default kernel missing", func(o *Options) {
+			w.profiles.Add(t, systemtest.Generation{Number: 2, Toplevel: w.top, Kernel: "/nix/store/00000000000000000000000000000000-linux/bzImage"})
+		}, ErrNoGeneration, "bzImage"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			os.RemoveAll(w.esp)
@@ -271,5 +279,56 @@ func TestManifestSources(t *testing.T) {
 	}
 	if !bytes.Equal(db, hashed) {
 		t.Errorf("manifests differ:\n%s\n%s", db, hashed)
+	}
+}
+
+// Several ESPs and an XBOOTLDR: the UKIs go to the XBOOTLDR only,
+// systemd-boot and loader.conf to every ESP; boot counting names new
+// entries +N; a PCR key adds a signed policy.
+func TestRunLayouts(t *testing.T) {
+	w := newWorld(t)
+	w.add(t, 1)
+	w.add(t, 2)
+	second, xbootldr := filepath.Join(w.dir, "esp2"), filepath.Join(w.dir, "xbootldr")
+	os.Mkdir(second, 0o755)
+	os.Mkdir(xbootldr, 0o755)
+	o := w.options()
+	o.ESPs = append(o.ESPs, second)
+	o.XBOOTLDR = xbootldr
+	o.Tries = 3
+	o.PCRKey, o.PCRBanks, o.Phases = w.id.KeyPath, []string{"sha256"}, []string{"enter-initrd"}
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	ukis, _ := filepath.Glob(filepath.Join(xbootldr, esp.LinuxDir, "*.efi"))
+	if len(ukis) != 2 || !strings.HasSuffix(ukis[0], "+3.efi") {
+		t.Fatalf("UKIs on the XBOOTLDR: %v", ukis)
+	}
+	for _, d := range []string{w.esp, second} {
+		if n, _ := filepath.Glob(filepath.Join(d, esp.LinuxDir, "*")); len(n) > 0 {
+			t.Errorf("UKIs on the ESP %s: %v", d, n)
+		}
+		conf, err := os.ReadFile(filepath.Join(d, esp.LoaderConfPath))
+		if err != nil || !strings.Contains(string(conf), "default nixos-generation-2-") || strings.Contains(string(conf), "+3") {
+			t.Errorf("%s loader.conf: %q %v", d, conf, err)
+		}
+		if err := verifyFile(filepath.Join(d, esp.FallbackPath), w.id.Cert); err != nil {
+			t.Errorf("%s: %v", d, err)
+		}
+	}
+	data, _ := os.ReadFile(ukis[0])
+	f, err := pe.NewFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Section(uki.SectionPCRSig) == nil || f.Section(uki.SectionPCRPKey) == nil {
+		t.Error("no .pcrsig or .pcrpkey")
+	}
+	// systemd-boot counts a try down: the entry keeps its identity.
+	renamed := strings.TrimSuffix(ukis[0], "+3.efi") + "+2-1.efi"
+	os.Rename(ukis[0], renamed)
+	rep, err := Run(context.Background(), o)
+	if err != nil || rep.Changed() {
+		t.Fatalf("after a counted try: %v, changed %v", err, rep.Changed())
 	}
 }
