@@ -2,7 +2,9 @@
 # each test script). `machine` is the test driver's machine object.
 import json
 
-KEYS = "/var/lib/nix-boot-security/keys"
+# The key set (sbctl's layout: KEYDIR/keys/db/db.key ...), as signed.nix names it.
+KEYDIR = "/var/lib/nix-boot-security"
+DB_CERT = f"{KEYDIR}/keys/db/db.pem"
 SECURE_BOOT_ON = "bootctl status 2>/dev/null | grep -q 'Secure Boot: enabled'"
 
 
@@ -34,11 +36,11 @@ def enroll_and_sign(machine):
     """A user's first steps after the unsigned install: create keys, enroll
     them while the firmware is in setup mode, install the signed
     configuration, reboot with Secure Boot enforced."""
-    machine.succeed(f"nix-uki keys create --dir {KEYS}")
-    machine.succeed(f"nix-uki keys enroll --dir {KEYS}")
+    machine.succeed(f"nix-uki keys create --dir {KEYDIR}")
+    machine.succeed(f"nix-uki keys enroll --dir {KEYDIR}")
     switch_to(machine, "signed")
     machine.succeed(SECURE_BOOT_ON)
-    machine.succeed(f"nix-uki verify --cert {KEYS}/db/db.pem /boot/EFI/systemd/systemd-bootx64.efi")
+    machine.succeed(f"nix-uki verify --cert {DB_CERT} /boot/EFI/systemd/systemd-bootx64.efi")
 
 
 def entry(machine, fragment):

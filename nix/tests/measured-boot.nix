@@ -8,8 +8,8 @@
     let
       measured.boot.verifiedBoot.measuredBoot = {
         enable = true;
-        pcrPrivateKey = "/var/lib/nix-boot-security/keys/pcr.key";
-        pcrPublicKey = "/var/lib/nix-boot-security/keys/pcr.pub.pem";
+        pcrPrivateKey = "/var/lib/nix-boot-security/pcr/pcr.key";
+        pcrPublicKey = "/var/lib/nix-boot-security/pcr/pcr.pub.pem";
         phases = [
           "enter-initrd"
           "enter-initrd:leave-initrd"
@@ -35,10 +35,11 @@
   testScript = ''
     machine.start()
     boot_checked(machine)
+    pcr = f"{KEYDIR}/pcr"
     machine.succeed(
-        f"mkdir -p {KEYS}",
-        f"openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out {KEYS}/pcr.key",
-        f"openssl pkey -in {KEYS}/pcr.key -pubout -out {KEYS}/pcr.pub.pem",
+        f"mkdir -p -m 700 {pcr}",
+        f"openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out {pcr}/pcr.key",
+        f"openssl pkey -in {pcr}/pcr.key -pubout -out {pcr}/pcr.pub.pem",
     )
     enroll_and_sign(machine)
 
@@ -52,7 +53,7 @@
             "echo -n passphrase > /run/passphrase",
             "cryptsetup luksFormat --batch-mode --key-file /run/passphrase /var/lib/volume",
             "systemd-cryptenroll --unlock-key-file=/run/passphrase --tpm2-device=auto --tpm2-pcrs="
-            f" --tpm2-public-key={KEYS}/pcr.pub.pem --tpm2-public-key-pcrs=11 /var/lib/volume",
+            f" --tpm2-public-key={pcr}/pcr.pub.pem --tpm2-public-key-pcrs=11 /var/lib/volume",
         )
         machine.succeed("systemd-cryptsetup attach volume /var/lib/volume - tpm2-device=auto,headless=true")
         machine.succeed("systemd-cryptsetup detach volume")

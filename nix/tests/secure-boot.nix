@@ -14,7 +14,7 @@
 
     with subtest("every entry is a signed UKI with its closure manifest"):
         for uki in machine.succeed("ls /boot/EFI/Linux/nixos-generation-*.efi").split():
-            machine.succeed(f"nix-uki verify --cert {KEYS}/db/db.pem {uki}")
+            machine.succeed(f"nix-uki verify --cert {DB_CERT} {uki}")
             machine.succeed(f"nix-uki inspect --json {uki} | jq -e '.cmdline | contains(\"nix-closure-verify.digest=sha256:\")'")
 
     with subtest("the editor is off and the newest generation is the default"):
