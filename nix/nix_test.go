@@ -1,5 +1,10 @@
-// Package nix holds the Nix expressions that run the tools inside
-// derivations; this test builds them with the machine's Nix.
+// Package nix holds the Nix side of the project and its tests, run with
+// the machine's Nix (Debian 12's 2.8) and nixpkgs' lib alone: the
+// expressions that run the tools inside derivations (built here), the
+// package, the NixOS module and the flake (evaluated against stand-ins for
+// nixpkgs, see testdata/nixos-stubs.nix), and the module's install
+// configuration as pkg/install reads it. The expressions are the project's
+// own and trusted.
 package nix
 
 import (

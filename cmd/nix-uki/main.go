@@ -20,6 +20,7 @@ var tool = &cli.Tool{
 		{Name: "measure", Summary: "predict an image's PCR 11 values and sign TPM2 policies for them", Run: runMeasure},
 		{Name: "sign", Summary: "sign a PE image with Authenticode (SHA-256)", Run: runSign},
 		{Name: "verify", Summary: "verify an image's Authenticode signatures against certificates", Run: runVerify},
+		{Name: "install", Summary: "install every NixOS generation onto the ESP as signed UKIs behind systemd-boot", Run: runInstall},
 		{Name: "inspect", Summary: "show an image's sections, metadata and signatures", Run: runInspect},
 		keysCommand,
 	},

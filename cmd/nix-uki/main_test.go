@@ -47,6 +47,7 @@ func TestScripts(t *testing.T) {
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("STUB", stub)
+			env.Setenv("SYSTEMD_BOOT", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi")
 			env.Setenv("PADDING_EFI", padding)
 			env.Setenv("SYSTEMD_MEASURE", systemdMeasure)
 			env.Setenv("SOFTHSM_MODULE", softhsmModule)
