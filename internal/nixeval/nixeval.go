@@ -4,7 +4,7 @@
 //
 // Lib finds nixpkgs' lib through NIXPKGS_LIB, then <nixpkgs/lib> on the Nix
 // search path, then the copy beside the repository (shared/nixpkgs-lib/lib
-// in the repository's parent or grandparent directory). Outside CI a
+// in the repository's parent directory or any ancestor). Outside CI a
 // missing lib or nix-instantiate skips the test with the reason; in CI
 // (CI=true) it fails it.
 //
@@ -72,15 +72,19 @@ func findLib(instantiate string) (dir string, tried []string) {
 			return d, tried
 		}
 	}
-	root := Root()
-	for _, up := range []string{"..", filepath.Join("..", "..")} {
-		cand := filepath.Join(root, up, "shared", "nixpkgs-lib")
-		tried = append(tried, filepath.Clean(cand))
+	// The copy sits in a "shared" directory beside the checkout; a CI clone
+	// may sit deeper than the developers' checkouts, so every ancestor is
+	// tried, nearest first.
+	for dir := filepath.Dir(Root()); ; dir = filepath.Dir(dir) {
+		cand := filepath.Join(dir, "shared", "nixpkgs-lib")
+		tried = append(tried, cand)
 		if d := libDir(cand); d != "" {
 			return d, tried
 		}
+		if dir == filepath.Dir(dir) {
+			return "", tried
+		}
 	}
-	return "", tried
 }
 
 // libDir accepts lib itself or a checkout with lib/ in it.
