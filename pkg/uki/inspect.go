@@ -21,6 +21,9 @@ type Info struct {
 	SBAT        string          `json:"sbat,omitempty"`
 	StubVersion string          `json:"stub_version,omitempty"`
 	Stub        StubInfo        `json:"-"`
+	// StubSections is the stub's own table of the sections it knows, in
+	// its measuring order (ReadStubSections; empty when not found).
+	StubSections []string        `json:"stub_sections,omitempty"`
 	Signatures  []SignatureInfo `json:"signatures"`
 	// UKI tells whether systemd-stub would boot this as a UKI; Problems
 	// says why not (or what it would ignore).
@@ -108,6 +111,9 @@ func Inspect(f *pe.File) (*Info, error) {
 	}
 	if v, err := ReadStubInfo(f); err == nil {
 		info.Stub, info.StubVersion = v, v.String()
+	}
+	if t, err := ReadStubSections(f); err == nil {
+		info.StubSections = t
 	}
 
 	sigs, err := authenticode.Signatures(f)
