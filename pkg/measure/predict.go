@@ -37,8 +37,8 @@ type Prediction struct {
 	// Profile is the UKI profile predicted (0 for an image without
 	// profiles, or profile 0 of one with them).
 	Profile int
-	Banks  []Bank
-	Phases []Phase
+	Banks   []Bank
+	Phases  []Phase
 	// Events are the stub's extensions (two per measured section), common
 	// to every phase path.
 	Events []Event

@@ -14,17 +14,17 @@ import (
 
 // Info describes an image, for `nix-uki inspect`.
 type Info struct {
-	Sections    []SectionInfo   `json:"sections"`
-	OSRelease   string          `json:"os_release,omitempty"`
-	Cmdline     string          `json:"cmdline,omitempty"`
-	Uname       string          `json:"uname,omitempty"`
-	SBAT        string          `json:"sbat,omitempty"`
-	StubVersion string          `json:"stub_version,omitempty"`
-	Stub        StubInfo        `json:"-"`
+	Sections    []SectionInfo `json:"sections"`
+	OSRelease   string        `json:"os_release,omitempty"`
+	Cmdline     string        `json:"cmdline,omitempty"`
+	Uname       string        `json:"uname,omitempty"`
+	SBAT        string        `json:"sbat,omitempty"`
+	StubVersion string        `json:"stub_version,omitempty"`
+	Stub        StubInfo      `json:"-"`
 	// StubSections is the stub's own table of the sections it knows, in
 	// its measuring order (ReadStubSections; empty when not found).
 	StubSections []string        `json:"stub_sections,omitempty"`
-	Signatures  []SignatureInfo `json:"signatures"`
+	Signatures   []SignatureInfo `json:"signatures"`
 	// UKI tells whether systemd-stub would boot this as a UKI; Problems
 	// says why not (or what it would ignore).
 	UKI      bool     `json:"uki"`

@@ -70,7 +70,7 @@ type Inputs struct {
 type Profile struct {
 	// Profile is the .profile section: "KEY=VALUE" lines, ID= and
 	// TITLE= (required, non-empty).
-	Profile []byte
+	Profile   []byte
 	Cmdline   []byte // replaces .cmdline
 	OSRelease []byte // replaces .osrel
 	// Sections replace the base's of the same name (uki.ProfileSectionNames).
