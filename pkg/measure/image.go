@@ -119,9 +119,29 @@ func rewind(secs []Section) []Section {
 }
 
 // ReadImagePCRSig parses an image's .pcrsig; nil when it has none. A
-// .pcrsig that is not systemd's JSON wraps ErrInvalidPCRSig.
+// .pcrsig that is not systemd's JSON wraps ErrInvalidPCRSig. For a
+// multi-profile UKI it is profile 0's (see ReadImageProfilePCRSig).
 func ReadImagePCRSig(f *pe.File) (*PCRSig, error) {
-	s := f.Section(uki.SectionPCRSig)
+	return ReadImageProfilePCRSig(f, 0)
+}
+
+// ReadImageProfilePCRSig parses the .pcrsig the stub hands over when
+// booting profile i: the profile's own, else the base's (a UKI without
+// profiles has only the base's, and i must be 0); nil when there is none.
+func ReadImageProfilePCRSig(f *pe.File, i int) (*PCRSig, error) {
+	var s *pe.SectionHeader
+	profile := -1
+	for j := range f.Sections {
+		h := &f.Sections[j]
+		switch h.NameString() {
+		case uki.SectionProfile:
+			profile++
+		case uki.SectionPCRSig:
+			if profile == -1 && s == nil || profile == i {
+				s = h
+			}
+		}
+	}
 	if s == nil {
 		return nil, nil
 	}

@@ -1,9 +1,12 @@
 package uki
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
 )
 
 // ErrProfile is returned for a profile the stub could not use.
@@ -97,4 +100,27 @@ func (s *Spec) ProfileSections(i int) []Section {
 // may not know them).
 func (s *Spec) knowsProfiles() bool {
 	return s.stubInfo.IsStub() && s.stubInfo.Major() >= 257
+}
+
+// NewProfileSpec is a profile PE, as "ukify build --profile=..." makes one
+// without --linux: the stub with one profile's .profile and the sections
+// it replaces, for "--join-profile" of a later build. No .sbat is added
+// (ukify adds none to a profile PE), and the stub's is left out: only the
+// profile's sections are taken from such a file.
+func NewProfileSpec(stub []byte, profile Section, secs ...Section) (*Spec, error) {
+	f, err := pe.NewFile(bytes.NewReader(stub), int64(len(stub)))
+	if err != nil {
+		return nil, fmt.Errorf("stub: %w", err)
+	}
+	if d := f.DataDirectory(pe.IMAGE_DIRECTORY_ENTRY_SECURITY); d.Size != 0 || d.VirtualAddress != 0 {
+		return nil, ErrSignedStub
+	}
+	s := &Spec{Stub: stub, stub: f}
+	if v, err := ReadStubInfo(f); err == nil {
+		s.stubInfo = v
+	}
+	if err := s.AddProfile(profile, secs...); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
