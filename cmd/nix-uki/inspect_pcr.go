@@ -114,18 +114,18 @@ func printPCR(w io.Writer, pi *pcrInfo) {
 		fmt.Fprintf(w, "Warning: %s\n", pi.Warning)
 	}
 	if len(pi.Profiles) == 0 {
-		printValues(w, "PCR 11", pi.Measured, pi.Ignored, pi.Values)
+		printValues(w, fmt.Sprintf("PCR 11 (systemd-stub %d", pi.Stub), pi.Measured, pi.Ignored, pi.Values)
 		printSig(w, pi.Sig)
 		return
 	}
 	for _, p := range pi.Profiles {
-		printValues(w, fmt.Sprintf("PCR 11 of profile %d", p.Profile), p.Measured, nil, p.Values)
+		printValues(w, fmt.Sprintf("PCR 11 of profile %d (systemd-stub %d", p.Profile, pi.Stub), p.Measured, nil, p.Values)
 		printSig(w, p.Sig)
 	}
 }
 
 func printValues(w io.Writer, title string, measured, ignored []string, values []pcrValue) {
-	fmt.Fprintf(w, "%s (measures %s", title, strings.Join(measured, " "))
+	fmt.Fprintf(w, "%s measures %s", title, strings.Join(measured, " "))
 	if len(ignored) > 0 {
 		fmt.Fprintf(w, "; not %s", strings.Join(ignored, " "))
 	}
