@@ -28,7 +28,14 @@ type Rules struct {
 	Proven string
 	// Warning is set when the rules are assumed rather than known.
 	Warning string
+	// SignSHA256: systemd-measure of this version signs every bank's
+	// policy with SHA-256 (260 and later), not with the bank's hash.
+	SignSHA256 bool
 }
+
+// SignSHA256Since is the first systemd whose systemd-measure signs every
+// bank's policy with SHA-256 (systemd PR 41051, merged for 260; 262 does).
+const SignSHA256Since = 260
 
 // Measures reports whether the stub measures the named section.
 func (r Rules) Measures(name string) bool { return slices.Contains(r.Sections, name) }
@@ -115,7 +122,7 @@ func RulesForVersion(major int) (Rules, error) {
 	if r.version == major {
 		proven = r.proven
 	}
-	return Rules{Version: major, Sections: measured(r.table), From: r.version, Proven: proven}, nil
+	return Rules{Version: major, Sections: measured(r.table), From: r.version, Proven: proven, SignSHA256: major >= SignSHA256Since}, nil
 }
 
 // RulesFor returns the rules for a stub version given as its full .sdmagic
@@ -193,7 +200,7 @@ func RulesForImage(f *pe.File) (Rules, error) {
 				info.Version, MaxStubVersion, strings.Join(table, " "), newest.version, strings.Join(newest.table, " "), ErrUnknownStubVersion, MinStubVersion, MaxStubVersion, major)
 		}
 		return Rules{
-			Version: major, Sections: measured(newest.table), From: newest.version, Proven: newest.proven,
+			Version: major, Sections: measured(newest.table), From: newest.version, Proven: newest.proven, SignSHA256: true,
 			Warning: fmt.Sprintf("systemd-stub %s is newer than the newest known (%d); its section table equals %d's, so %d's rules are used", info.Version, MaxStubVersion, newest.version, newest.version),
 		}, nil
 	}
