@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,7 +52,7 @@ func stubsInitrd(t *testing.T, dir string) string {
 func bootAndCheck(t *testing.T, esp string, pred map[string]string, wantCmdline string) {
 	t.Helper()
 	start := time.Now()
-	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: esp, TPM: true, Timeout: 180 * time.Second})
+	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: esp, TPM: true, Timeout: 300 * time.Second, ConsoleCopy: consoleCopy(t)})
 	ctx := context.Background()
 	i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, regexp.MustCompile("^"+stubsMarker+"$"))
 	if err != nil {
@@ -197,4 +198,19 @@ func predictedProfile(t *testing.T, nixUKI, image string, profile int) map[strin
 		t.Fatal(fmt.Sprintf("%s: profile %d predictions %v", image, profile, m))
 	}
 	return m
+}
+
+// consoleCopy copies the console to the file $NBS_CONSOLE_DIR/<test>.log
+// when that variable is set (to watch a slow boot as it goes).
+func consoleCopy(t *testing.T) io.Writer {
+	dir := os.Getenv("NBS_CONSOLE_DIR")
+	if dir == "" {
+		return nil
+	}
+	f, err := os.Create(filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }
