@@ -52,7 +52,7 @@ func stubsInitrd(t *testing.T, dir string) string {
 func bootAndCheck(t *testing.T, esp string, pred map[string]string, wantCmdline string) {
 	t.Helper()
 	start := time.Now()
-	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: esp, TPM: true, Timeout: 300 * time.Second, ConsoleCopy: consoleCopy(t)})
+	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: esp, TPM: true, Timeout: 600 * time.Second, ConsoleCopy: consoleCopy(t)})
 	ctx := context.Background()
 	i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, regexp.MustCompile("^"+stubsMarker+"$"))
 	if err != nil {
