@@ -96,10 +96,11 @@ func (s *Spec) ProfileSections(i int) []Section {
 	return canonical(append(out, s.profiles[i]...))
 }
 
-// knowsProfiles: systemd-stub 257 and later (a stub without a version
-// may not know them).
+// knowsProfiles: systemd-stub 257 and later, or the addon stub of the
+// same versions (ukify makes profile PEs on it); a stub without a version
+// may not know them.
 func (s *Spec) knowsProfiles() bool {
-	return s.stubInfo.IsStub() && s.stubInfo.Major() >= 257
+	return (s.stubInfo.IsStub() || s.stubInfo.Loader == LoaderAddon) && s.stubInfo.Major() >= 257
 }
 
 // NewProfileSpec is a profile PE, as "ukify build --profile=..." makes one

@@ -3,6 +3,7 @@ package ukibuild
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 
@@ -36,7 +37,13 @@ func ReadProfilePE(path string) (Profile, error) {
 	if err != nil {
 		return Profile{}, err
 	}
-	pf, err := pe.NewFile(f, fi.Size())
+	return ReadProfile(f, fi.Size(), path)
+}
+
+// ReadProfile is ReadProfilePE of the size bytes in r; path only names
+// them in errors.
+func ReadProfile(r io.ReaderAt, size int64, path string) (Profile, error) {
+	pf, err := pe.NewFile(r, size)
 	if err != nil {
 		return Profile{}, fmt.Errorf("%s: %w", path, err)
 	}
