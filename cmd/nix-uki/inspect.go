@@ -99,7 +99,7 @@ func printInfo(w io.Writer, info *uki.Info) {
 		field("Stub knows", strings.Join(info.StubSections, " "))
 	}
 	for _, p := range info.Profiles {
-		fmt.Fprintf(w, "Profile %d: %s (replaces: %s)\n", p.Index, strings.ReplaceAll(p.Profile, "\n", " "), strings.Join(p.Sections, " "))
+		fmt.Fprintf(w, "Profile %d: %s (replaces: %s)\n", p.Index, strings.ReplaceAll(strings.TrimSpace(p.Profile), "\n", " "), strings.Join(p.Sections, " "))
 	}
 	field("Uname", info.Uname)
 	field("Cmdline", info.Cmdline)
