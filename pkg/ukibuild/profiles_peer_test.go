@@ -180,7 +180,8 @@ func checkPCRSig(t *testing.T, f *pe.File, i int, pred *measure.Prediction, key 
 	}
 }
 
-// profileSections are the UKI sections the stub sees for profile i.
+// profileSections are the UKI sections the stub sees for profile i (-1:
+// an image without profiles, all of them).
 func profileSections(f *pe.File, i int) []pe.SectionHeader {
 	var base []pe.SectionHeader
 	var profiles [][]pe.SectionHeader
@@ -196,6 +197,9 @@ func profileSections(f *pe.File, i int) []pe.SectionHeader {
 		default:
 			base = append(base, s)
 		}
+	}
+	if i < 0 {
+		return base
 	}
 	out := slices.Clone(profiles[i])
 	for _, b := range base {
@@ -269,4 +273,74 @@ func openPE(t *testing.T, path string) *pe.File {
 		t.Fatal(err)
 	}
 	return f
+}
+
+// TestNoProfileMatchesUkify: without profiles too (the os-release given to
+// both: ukify's default is the build machine's), an image ukify of 257
+// and of the newest builds carries the .pcrsig Sign makes from our
+// prediction of it (all banks, default phases), and ours from the same
+// inputs has the same sections (.sbat aside) and a .pcrsig equal to that
+// version's systemd-measure sign over them.
+func TestNoProfileMatchesUkify(t *testing.T) {
+	for _, major := range []int{257, systemdpeer.Newest(t).Major} {
+		v := systemdpeer.Get(t, major)
+		t.Run(v.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			copyFile(t, v.Stub(t), filepath.Join(dir, "stub"))
+			kernel := filepath.Join(dir, "kernel")
+			if err := os.WriteFile(kernel, bytes.Repeat([]byte("kernel-"), 5003), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			key := testcert.NewKey(t, testcert.RSA2048).(*rsa.PrivateKey)
+			testcert.WriteKey(t, filepath.Join(dir, "key.pem"), key)
+			pub, err := measure.PublicKeyPEM(&key.PublicKey)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "pub.pem"), pub, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			v.Run(t, dir, nil, systemdpeer.Ukify, "build", "--stub=stub", "--linux=kernel", "--cmdline="+baseCmdline, "--os-release=ID=nixos", "--uname=6.1.0-test",
+				"--pcr-private-key=key.pem", "--pcr-public-key=pub.pem", "--pcr-banks=sha1,sha256,sha384,sha512", "--output=ukify.efi")
+			uf := openPE(t, filepath.Join(dir, "ukify.efi"))
+			upred, err := measure.PredictImage(uf, measure.AllBanks, measure.DefaultPhases())
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkPCRSig(t, uf, 0, upred, key, "ukify's image")
+
+			img, err := Compose(Inputs{
+				Stub: readFile(t, filepath.Join(dir, "stub")), Linux: kernel, Cmdline: []byte(baseCmdline), OSRelease: []byte("ID=nixos"), Uname: []byte("6.1.0-test"),
+				PCR: PCR{Groups: []measure.KeyGroup{{Key: key}}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			writeUKI(t, img, filepath.Join(dir, "ours.efi"))
+			of := openPE(t, filepath.Join(dir, "ours.efi"))
+			if got, want := profileDigests(t, of, -1), profileDigests(t, uf, -1); !mapsEqualBut(got, want, uki.SectionSBAT, uki.SectionPCRSig) {
+				t.Errorf("our sections %v, ukify's %v", got, want)
+			}
+			args := []string{"sign", "--json=short", "--private-key=key.pem", "--bank=sha1", "--bank=sha256", "--bank=sha384", "--bank=sha512"}
+			for _, s := range profileSections(of, -1) {
+				if s.NameString() == uki.SectionPCRSig {
+					continue
+				}
+				b, err := of.SectionData(&s, int64(s.VirtualSize))
+				if err != nil {
+					t.Fatal(err)
+				}
+				name := "sec" + s.NameString()
+				if err := os.WriteFile(filepath.Join(dir, name), b[:min(len(b), int(s.VirtualSize))], 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "--"+s.NameString()[1:]+"="+name)
+			}
+			want := bytes.TrimSpace(v.Run(t, dir, nil, systemdpeer.Measure, args...))
+			got, _ := img.PCRSig.MarshalJSON()
+			if !bytes.Equal(got, want) {
+				t.Errorf("our .pcrsig is not systemd-measure %s sign's\n got: %.200s\nwant: %.200s", v, got, want)
+			}
+		})
+	}
 }
