@@ -6,6 +6,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
@@ -26,6 +27,15 @@ predicted and a TPM2 PolicyPCR for each bank and phase path is signed, as
 systemd-measure sign does; the signatures go into .pcrsig (JSON) and, with
 one key, its public key into .pcrpkey (measured, so it is part of the
 prediction). --measure prints the prediction as "nix-uki measure" does.
+
+Profiles (systemd-stub 257 and later): --profile TEXT is profile 0's
+.profile, and each --join-profile PE adds a profile whose sections replace
+the base's, laid out as ukify does (the shared sections, then each
+.profile with its sections and its own .pcrsig). The stub boots profile 0
+unless started with "@N" (systemd-boot makes an entry per profile).
+Without --linux, --profile makes a profile PE for --join-profile, as ukify
+does: the stub with .profile first, then the --cmdline, --os-release,
+--uname and --initrd given (the sections that profile replaces).
 `+pcrHelp+`
 `+keyHelp)
 	var sf sectionFlags
@@ -42,6 +52,16 @@ prediction). --measure prints the prediction as "nix-uki measure" does.
 	}
 	if fs.NArg() > 0 {
 		return cli.Usagef("build: unexpected argument %q", fs.Arg(0))
+	}
+	if sf.linux == "" && sf.profile != "" {
+		// A profile PE is neither signed nor measured: the UKI joining it is.
+		for _, name := range []string{"measure", "json", "secureboot-private-key", "secureboot-certificate",
+			"pcr-private-key", "pcr-public-key", "pcr-banks", "phases"} {
+			if fs.Changed(name) {
+				return cli.Usagef("build: --%s does not go with a profile PE (--profile without --linux)", name)
+			}
+		}
+		return buildProfile(env, &sf, *output)
 	}
 	if sf.linux == "" {
 		return cli.Usagef("build: --linux is required")
@@ -77,9 +97,22 @@ prediction). --measure prints the prediction as "nix-uki measure" does.
 	if err != nil {
 		return composeError(err)
 	}
+	warnRules(env, img)
 	if *doMeasure {
-		if err := writePrediction(env, img.Prediction, *asJSON); err != nil {
-			return err
+		preds := []*measure.Prediction{img.Prediction}
+		if len(img.Profiles) > 0 {
+			preds = preds[:0]
+			for _, p := range img.Profiles {
+				preds = append(preds, p.Prediction)
+			}
+		}
+		for i, p := range preds {
+			if len(img.Profiles) > 0 {
+				fmt.Fprintf(env.Stderr, "# Profile %d\n", i)
+			}
+			if err := writePrediction(env, p, *asJSON); err != nil {
+				return err
+			}
 		}
 	}
 	err = writeOutput(*output, func(out authenticode.Output) error {
@@ -88,6 +121,29 @@ prediction). --measure prints the prediction as "nix-uki measure" does.
 	})
 	if err != nil {
 		return inputError(fmt.Errorf("building %s: %w", *output, err))
+	}
+	return nil
+}
+
+// buildProfile writes a profile PE: --profile without --linux.
+func buildProfile(env cli.Env, sf *sectionFlags, output string) error {
+	if output == "" {
+		return cli.Usagef("build: --output is required")
+	}
+	stub, p, err := sf.profileInputs()
+	if err != nil {
+		return err
+	}
+	img, err := ukibuild.ComposeProfile(stub, p)
+	if err != nil {
+		return composeError(err)
+	}
+	err = writeOutput(output, func(out authenticode.Output) error {
+		_, err := img.WriteTo(out)
+		return err
+	})
+	if err != nil {
+		return inputError(fmt.Errorf("building %s: %w", output, err))
 	}
 	return nil
 }

@@ -19,12 +19,14 @@ measures), os-release, command line, kernel release, SBAT, signatures, the
 stub's version, and whether systemd-stub would boot it as a UKI.
 
 Then the PCR 11 values the image's stub will produce (the rules of the
-stub's version, read from .sdmagic, as in "nix-uki measure --help"), right
+stub's version, read from .sdmagic and checked against the stub's own table
+of sections, as in "nix-uki measure --help"), right
 after the stub (phase ":", what an initrd without systemd sees) and after
 systemd-measure's phase paths, and for a .pcrsig: per bank, how many
 entries were made by the image's .pcrpkey, how many signatures verify, and
 which predicted states they sign. A .pcrsig that is not systemd's JSON is
-an input error (exit status 2).`)
+an input error (exit status 2). A multi-profile UKI (systemd-stub 257 and
+later) lists its profiles, and PCR 11 and .pcrsig are shown per profile.`)
 	asJSON := fs.Bool("json", false, "print JSON")
 	bankArgs := fs.StringArray("pcr-banks", nil, "PCR `BANKS` to predict (default: sha256)")
 	phaseArgs := fs.StringArray("phases", nil, "phase `PATHS` to predict (default: \":\" and systemd-measure's four)")
@@ -93,6 +95,12 @@ func printInfo(w io.Writer, info *uki.Info) {
 		}
 	}
 	field("Stub", info.StubVersion)
+	if len(info.StubSections) > 0 {
+		field("Stub knows", strings.Join(info.StubSections, " "))
+	}
+	for _, p := range info.Profiles {
+		fmt.Fprintf(w, "Profile %d: %s (replaces: %s)\n", p.Index, strings.ReplaceAll(strings.TrimSpace(p.Profile), "\n", " "), strings.Join(p.Sections, " "))
+	}
 	field("Uname", info.Uname)
 	field("Cmdline", info.Cmdline)
 	field("OS release", info.OSRelease)

@@ -2,13 +2,15 @@ package main
 
 import (
 	"context"
-	"github.com/nix-boot-security/nix-boot-security/internal/peer"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
+	"github.com/nix-boot-security/nix-boot-security/internal/systemdpeer"
 	"github.com/nix-boot-security/nix-boot-security/pkg/tpm/swtpm"
 )
 
@@ -73,6 +75,27 @@ func TestScripts(t *testing.T) {
 				ts.Setenv("TCTI", e.TCTI())
 				ts.Setenv("SWTPM_SOCKET", e.Socket)
 			},
+		},
+	})
+}
+
+// TestStubScripts runs testdata/stubs with the stubs of scripts/deps-systemd:
+// $STUB257 and $STUB_NEWEST (and its addon stub, $ADDON_NEWEST), $NEWEST
+// the newest pinned major version.
+func TestStubScripts(t *testing.T) {
+	for _, need := range []string{"perl", "jq"} {
+		peer.Tool(t, need)
+	}
+	newest := systemdpeer.Newest(t)
+	stub257, stubNewest := systemdpeer.Get(t, 257).Stub(t), newest.Stub(t)
+	testscript.Run(t, testscript.Params{
+		Dir: "testdata/stubs",
+		Setup: func(env *testscript.Env) error {
+			env.Setenv("STUB257", stub257)
+			env.Setenv("STUB_NEWEST", stubNewest)
+			env.Setenv("ADDON_NEWEST", filepath.Join(filepath.Dir(stubNewest), "addonx64.efi.stub"))
+			env.Setenv("NEWEST", fmt.Sprint(newest.Major))
+			return nil
 		},
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
@@ -18,6 +19,8 @@ stdout, a "# PCR[11] Phase <path>" comment before each phase on stderr; with
 --json its --json=short form.
 With --pcr-private-key, print instead the signed policies (the .pcrsig
 build would embed), as "systemd-measure sign --json=short" does.
+With profiles (--profile, --join-profile), each profile's, after a
+"# Profile N" line on stderr.
 `+sbatHelp+`
 `+closureHelp+`
 `+pcrHelp+`
@@ -50,13 +53,37 @@ build would embed), as "systemd-measure sign --json=short" does.
 	if err != nil {
 		return composeError(err)
 	}
-	if img.PCRSig == nil {
-		return writePrediction(env, img.Prediction, *asJSON)
+	warnRules(env, img)
+	if len(img.Profiles) == 0 {
+		return writeMeasured(env, img.Prediction, img.PCRSig, *asJSON)
 	}
-	js, err := img.PCRSig.MarshalJSON()
+	for i, p := range img.Profiles {
+		fmt.Fprintf(env.Stderr, "# Profile %d\n", i)
+		if err := writeMeasured(env, p.Prediction, p.PCRSig, *asJSON); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMeasured prints a prediction, or with key groups the signed
+// policies.
+func writeMeasured(env cli.Env, pred *measure.Prediction, sig *measure.PCRSig, asJSON bool) error {
+	if sig == nil {
+		return writePrediction(env, pred, asJSON)
+	}
+	js, err := sig.MarshalJSON()
 	if err != nil {
 		return err
 	}
 	_, err = fmt.Fprintf(env.Stdout, "%s\n", js)
 	return err
+}
+
+// warnRules prints the warning of assumed measuring rules (a stub newer
+// than the newest known).
+func warnRules(env cli.Env, img *ukibuild.UKI) {
+	if img.Prediction != nil && img.Prediction.Rules.Warning != "" {
+		fmt.Fprintf(env.Stderr, "%s: warning: %s\n", toolName, img.Prediction.Rules.Warning)
+	}
 }

@@ -49,15 +49,18 @@ key's. With exactly one key and no --pcrpkey, .pcrpkey is that key's public
 key (PEM SubjectPublicKeyInfo).
 
 The sections measured depend on the stub's version, read from its
-.sdmagic section; a version outside this table is refused:
+.sdmagic section and checked against the stub's own list of sections:
   systemd  measured into PCR 11, in this order
   252-253  .linux .osrel .cmdline .initrd .splash .dtb .pcrpkey
   254-255  .linux .osrel .cmdline .initrd .splash .dtb .uname .sbat .pcrpkey
   256      as 254, with .ucode after .initrd
   257      as 256, then .profile .dtbauto .hwids
-  258      as 257, then .efifw
-(.pcrsig is never measured; each section present is measured as
-H(name NUL) then H(contents).)`
+  258-262  as 257, then .efifw
+A version older than 252, a known one whose list differs, and a newer one
+whose list is not 262's are refused; a newer one listing 262's sections is
+measured as 262 with a warning. (.pcrsig is never measured; each section
+present is measured as H(name NUL) then H(contents). From systemd 260 every
+bank's policy is signed with SHA-256, before with the bank's hash.)`
 
 func (p *pcrFlags) register(fs *pflag.FlagSet) {
 	fs.Var(orderedFlag{"pcr-private-key", &p.seq}, "pcr-private-key", "RSA private `KEY` to sign PCR 11 policies with (a file, pkcs11: URI or tpm: reference); repeatable, starts a key group")

@@ -18,8 +18,8 @@ import (
 type sectionFlags struct {
 	stub, linux, cmdline, osrel, uname      string
 	splash, dtb, ucode, pcrpkey, closureMan string
-	sbatVendor                              string
-	initrds, sbats, extra                   []string
+	sbatVendor, profile                     string
+	initrds, sbats, extra, joinProfiles     []string
 }
 
 func (s *sectionFlags) register(fs *pflag.FlagSet) {
@@ -36,6 +36,8 @@ func (s *sectionFlags) register(fs *pflag.FlagSet) {
 	fs.StringVar(&s.sbatVendor, "sbat-vendor", "", "`ID,NAME,URL` of the vendor in the default SBAT lines (default: "+sbat.DefaultVendor.String()+")")
 	fs.StringVar(&s.pcrpkey, "pcrpkey", "", "PCR signing public key `PATH` (.pcrpkey; default with one --pcr-private-key: its public key)")
 	fs.StringArrayVar(&s.extra, "section", nil, "extra section `NAME:TEXT`; repeatable")
+	fs.StringVar(&s.profile, "profile", "", "`TEXT` of profile 0's .profile (ID=, TITLE=; systemd-stub 257 and later; default with --join-profile: ID=main)")
+	fs.StringArrayVar(&s.joinProfiles, "join-profile", nil, "add the profile in the PE binary `PATH` (made by ukify build --profile=... without --linux); repeatable, profiles 1, 2 ... in order")
 	fs.StringVar(&s.closureMan, "closure-manifest", "", "closure manifest `PATH` to embed in .initrd, its digest on .cmdline (see above)")
 }
 
@@ -122,6 +124,18 @@ func (s *sectionFlags) inputs() (ukibuild.Inputs, error) {
 		}
 		in.Sections = append(in.Sections, uki.NewSection(name, b))
 	}
+	if s.profile != "" {
+		if in.Profile, err = textArg("profile", s.profile); err != nil {
+			return in, err
+		}
+	}
+	for _, path := range s.joinProfiles {
+		p, err := ukibuild.ReadProfilePE(path)
+		if err != nil {
+			return in, cli.Usagef("--join-profile: %w", err)
+		}
+		in.Profiles = append(in.Profiles, p)
+	}
 	if s.sbatVendor != "" {
 		if in.SBATVendor, err = sbat.ParseVendor(s.sbatVendor); err != nil {
 			return in, cli.Usagef("--sbat-vendor: %w", err)
@@ -139,6 +153,57 @@ func (s *sectionFlags) inputs() (ukibuild.Inputs, error) {
 		in.SBAT = append(in.SBAT, sbat.Source{Name: name, Text: b})
 	}
 	return in, nil
+}
+
+// profileInputs maps the options of a profile PE (--profile without
+// --linux): the stub, and the profile with the sections it replaces. Any
+// other option is refused rather than silently left out.
+func (s *sectionFlags) profileInputs() ([]byte, ukibuild.Profile, error) {
+	var p ukibuild.Profile
+	if s.splash != "" || s.dtb != "" || s.ucode != "" || s.pcrpkey != "" || s.closureMan != "" ||
+		len(s.sbats) > 0 || s.sbatVendor != "" || len(s.extra) > 0 || len(s.joinProfiles) > 0 {
+		return nil, p, cli.Usagef("a profile PE (--profile without --linux) takes only --cmdline, --os-release, --uname and --initrd")
+	}
+	stubPath := s.stub
+	if stubPath == "" {
+		sp, err := uki.FindStub()
+		if err != nil {
+			return nil, p, cli.Usage(err)
+		}
+		stubPath = sp
+	}
+	stub, err := os.ReadFile(stubPath)
+	if err != nil {
+		return nil, p, cli.Usage(err)
+	}
+	if p.Profile, err = textArg("profile", s.profile); err != nil {
+		return nil, p, err
+	}
+	if s.cmdline != "" {
+		if p.Cmdline, err = textArg("cmdline", s.cmdline); err != nil {
+			return nil, p, err
+		}
+	}
+	if s.osrel != "" {
+		if p.OSRelease, err = textArg("os-release", s.osrel); err != nil {
+			return nil, p, err
+		}
+	}
+	if s.uname != "" {
+		b, err := textArg("uname", s.uname)
+		if err != nil {
+			return nil, p, err
+		}
+		p.Sections = append(p.Sections, uki.NewSection(uki.SectionUname, b))
+	}
+	if len(s.initrds) > 0 {
+		sec, err := uki.FileSection(uki.SectionInitrd, s.initrds...)
+		if err != nil {
+			return nil, p, cli.Usage(err)
+		}
+		p.Sections = append(p.Sections, sec)
+	}
+	return stub, p, nil
 }
 
 // composeError gives an error from ukibuild exit status 2 (all of them are

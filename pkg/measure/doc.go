@@ -18,36 +18,45 @@
 //
 // Which sections are measured depends on the stub, whose version is in its
 // .sdmagic section ("#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####",
-// read by uki.ParseSDMagic). RulesForStub maps it to:
+// read by uki.ParseSDMagic), and which it lists itself: systemd-stub keeps
+// the names of the sections it knows in an array, in measuring order
+// (uki.ReadStubSections). RulesForImage takes the version's rules and
+// checks them against that list:
 //
-//	systemd  measured sections, in order
-//	252-253  .linux .osrel .cmdline .initrd .splash .dtb .pcrpkey
-//	254-255  .linux .osrel .cmdline .initrd .splash .dtb .uname .sbat .pcrpkey
-//	256      .linux .osrel .cmdline .initrd .ucode .splash .dtb .uname .sbat .pcrpkey
+//	systemd  sections the stub lists (all but .pcrsig measured)
+//	252-253  .linux .osrel .cmdline .initrd .splash .dtb .pcrsig .pcrpkey
+//	254-255  .linux .osrel .cmdline .initrd .splash .dtb .uname .sbat .pcrsig .pcrpkey
+//	256      .linux .osrel .cmdline .initrd .ucode .splash .dtb .uname .sbat .pcrsig .pcrpkey
 //	257      ... .pcrpkey .profile .dtbauto .hwids
-//	258      ... .pcrpkey .profile .dtbauto .hwids .efifw
+//	258-262  ... .pcrpkey .profile .dtbauto .hwids .efifw
 //
-// 252 is the first stub measuring sections into PCR 11 (systemd PR 24146);
-// Debian 12 ships it. In 253 ukify could add .uname but marked it
-// unmeasured; the stub measures .uname and .sbat from 254 (PRs 27358,
-// 28187; issue 28587 "ukify miscalculates pcr11 since v254"). .ucode came
-// in 256, .profile, .dtbauto and .hwids in 257, .efifw in 258 (systemd
-// src/fundamental/uki.h). Any other version is refused with
-// ErrUnknownStubVersion naming it: a prediction from the wrong rules would
-// seal disks to a PCR value that never occurs. Multi-profile UKIs (257+,
-// several .profile sections) and several .dtbauto sections are not
-// modelled: a section name given twice is an error.
+// The lists of 252, 254, 257 and 262 were read from Debian's stubs, and
+// each version's rules proven by its own systemd-measure (calculate and
+// sign, every bank and phase) and by booting a UKI on it (tests/vm); 253,
+// 255, 256 and 258-261 come from systemd's sources (src/fundamental/uki.h).
+// A known version whose list disagrees is refused (ErrStubTableMismatch);
+// a newer one is given the newest rules with Rules.Warning when its list
+// equals the newest's, else refused with ErrUnknownStubVersion saying what
+// to do: a prediction from the wrong rules would seal disks to a PCR value
+// that never occurs. systemd-measure 257 measures --hwids under the name
+// .dtbauto and --dtbauto under .hwids; the stub's list decides here.
 //
-// Checked against systemd-measure 252 (Debian 12): Predict gives the same
-// values as "systemd-measure calculate" for every bank and phase path, and
-// Sign the same bytes as "systemd-measure sign". The signed policy was
-// satisfied in swtpm (TPM2_VerifySignature, PolicyPCR, PolicyAuthorize).
+// Multi-profile UKIs (257+): the sections before the first .profile are
+// the base; profile N (the stub's "@N") is the base with the sections from
+// the N-th .profile to the next replacing the base's of the same name
+// (PredictImageProfiles, ProfileSections). Several .dtbauto sections are
+// not modelled: a section name given twice is an error.
+//
+// Checked against systemd-measure 252 (Debian 12) and a TPM: the signed
+// policy was satisfied in swtpm (TPM2_VerifySignature, PolicyPCR,
+// PolicyAuthorize), and in a booted VM for 252, 254, 257 and 262.
 //
 // # Signatures (.pcrsig)
 //
 // For each bank and phase path: pol = PolicyPCRDigest (a SHA-256 policy
 // over the bank's PCR 11 selection and SHA256(value)), sig =
-// RSASSA-PKCS1-v1_5 over H_bank(pol) with the bank's hash, pkfp = SHA-256 of
+// RSASSA-PKCS1-v1_5 over H_bank(pol) with the bank's hash (over
+// SHA256(pol) in every bank for systemd 260 and later), pkfp = SHA-256 of
 // the key's PKCS#1 DER. Only RSA keys are accepted: systemd verifies these
 // signatures with TPM2_VerifySignature as RSASSA. Note that systemd's
 // unlock side always verifies RSASSA-SHA256, so only the sha256 bank's

@@ -12,6 +12,9 @@ var (
 	// ErrUnknownStubVersion: a systemd-stub version whose measurements we
 	// do not know, so any prediction for it could be wrong.
 	ErrUnknownStubVersion = errors.New("unknown systemd-stub version")
+	// ErrStubTableMismatch: a stub whose own table of section names does
+	// not agree with the rules of the version its .sdmagic names.
+	ErrStubTableMismatch = errors.New("the stub's section table does not match its version's measuring rules")
 	// ErrNoStubVersion: .sdmagic does not hold a systemd-stub version.
 	ErrNoStubVersion = errors.New("no systemd-stub version in .sdmagic")
 	// ErrDuplicateSection: the same section name given twice.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
@@ -19,39 +20,128 @@ const (
 )
 
 // PredictImage predicts PCR 11 for an existing image, with the rules of
-// the stub its .sdmagic names: the sections that stub measures,
-// VirtualSize bytes each, as the loader maps them. An image whose sections
-// claim more zero padding than the file could justify is refused
-// (uki.ErrVirtualSize) before anything is hashed, so the work is bounded
-// by the file's size.
+// the stub it was built on (RulesForImage): the sections that stub
+// measures, VirtualSize bytes each, as the loader maps them. For a
+// multi-profile UKI it is the prediction of profile 0, the one the stub
+// boots when no profile is chosen (see PredictImageProfiles). An image
+// whose sections claim more zero padding than the file could justify is
+// refused (uki.ErrVirtualSize) before anything is hashed, so the work is
+// bounded by the file's size.
 func PredictImage(f *pe.File, banks []Bank, phases []Phase) (*Prediction, error) {
-	stub, err := uki.ReadStubInfo(f)
+	preds, err := PredictImageProfiles(f, banks, phases)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoStubVersion, err)
+		return nil, err
 	}
-	rules, err := RulesForStub(stub)
+	return preds[0], nil
+}
+
+// PredictImageProfiles predicts PCR 11 for each profile of an image: one
+// prediction for an image without .profile sections, else one per
+// .profile, in order (profile N is what the stub measures when started
+// with "@N"). The sections before the first .profile are the base; a
+// profile's sections (its .profile up to the next) replace the base's of
+// the same name, as systemd-stub 257 and later select them.
+func PredictImageProfiles(f *pe.File, banks []Bank, phases []Phase) ([]*Prediction, error) {
+	rules, err := RulesForImage(f)
 	if err != nil {
 		return nil, err
 	}
 	if err := uki.CheckVirtualSizes(f); err != nil {
 		return nil, err
 	}
-	var secs []Section
+	var base []Section
+	var profiles [][]Section
 	for i := range f.Sections {
 		s := &f.Sections[i]
 		name := s.NameString()
 		if !slices.Contains(uki.CanonicalOrder, name) {
 			continue // the stub's own code and data
 		}
-		secs = append(secs, Section{Name: name, Data: f.SectionReader(s), Size: int64(s.VirtualSize)})
+		sec := Section{Name: name, Data: f.SectionReader(s), Size: int64(s.VirtualSize)}
+		switch {
+		case name == uki.SectionProfile && rules.Measures(uki.SectionProfile):
+			profiles = append(profiles, []Section{sec})
+		case len(profiles) > 0:
+			profiles[len(profiles)-1] = append(profiles[len(profiles)-1], sec)
+		default:
+			base = append(base, sec)
+		}
 	}
-	return Predict(rules, secs, banks, phases)
+	if len(profiles) == 0 {
+		pred, err := Predict(rules, base, banks, phases)
+		if err != nil {
+			return nil, err
+		}
+		return []*Prediction{pred}, nil
+	}
+	var preds []*Prediction
+	for i, p := range profiles {
+		// Each prediction reads its sections from the start.
+		secs := ProfileSections(rewind(base), rewind(p))
+		pred, err := Predict(rules, secs, banks, phases)
+		if err != nil {
+			return nil, fmt.Errorf("profile %d: %w", i, err)
+		}
+		pred.Profile = i
+		preds = append(preds, pred)
+	}
+	return preds, nil
+}
+
+// ProfileSections returns what the stub sees for one profile: the base's
+// sections, each replaced by the profile's section of the same name, then
+// the profile's others. A profile's .pcrsig is its own, never the base's.
+func ProfileSections(base, profile []Section) []Section {
+	over := map[string]bool{}
+	for _, s := range profile {
+		over[s.Name] = true
+	}
+	var out []Section
+	for _, s := range base {
+		if !over[s.Name] {
+			out = append(out, s)
+		}
+	}
+	return append(out, profile...)
+}
+
+// rewind returns sections whose readers start again at their beginning
+// (section readers of a pe.File are io.SectionReaders).
+func rewind(secs []Section) []Section {
+	out := make([]Section, len(secs))
+	for i, s := range secs {
+		if sr, ok := s.Data.(*io.SectionReader); ok {
+			s.Data = io.NewSectionReader(sr, 0, sr.Size())
+		}
+		out[i] = s
+	}
+	return out
 }
 
 // ReadImagePCRSig parses an image's .pcrsig; nil when it has none. A
-// .pcrsig that is not systemd's JSON wraps ErrInvalidPCRSig.
+// .pcrsig that is not systemd's JSON wraps ErrInvalidPCRSig. For a
+// multi-profile UKI it is profile 0's (see ReadImageProfilePCRSig).
 func ReadImagePCRSig(f *pe.File) (*PCRSig, error) {
-	s := f.Section(uki.SectionPCRSig)
+	return ReadImageProfilePCRSig(f, 0)
+}
+
+// ReadImageProfilePCRSig parses the .pcrsig the stub hands over when
+// booting profile i: the profile's own, else the base's (a UKI without
+// profiles has only the base's, and i must be 0); nil when there is none.
+func ReadImageProfilePCRSig(f *pe.File, i int) (*PCRSig, error) {
+	var s *pe.SectionHeader
+	profile := -1
+	for j := range f.Sections {
+		h := &f.Sections[j]
+		switch h.NameString() {
+		case uki.SectionProfile:
+			profile++
+		case uki.SectionPCRSig:
+			if profile == -1 && s == nil || profile == i {
+				s = h
+			}
+		}
+	}
 	if s == nil {
 		return nil, nil
 	}

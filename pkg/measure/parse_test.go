@@ -85,8 +85,10 @@ func TestRulesFor(t *testing.T) {
 		{"256.7", 256, true, true, false, nil},
 		{"257~rc2-3", 257, true, true, false, nil},
 		{"258.1", 258, true, true, true, nil},
+		{"259", 259, true, true, true, nil},
+		{"262.1-1", 262, true, true, true, nil},
 		{"251.3", 0, false, false, false, ErrUnknownStubVersion},
-		{"259", 0, false, false, false, ErrUnknownStubVersion},
+		{"263", 0, false, false, false, ErrUnknownStubVersion},
 		{"#### LoaderInfo: systemd-stub 300 ####", 0, false, false, false, ErrUnknownStubVersion},
 		{"v252", 0, false, false, false, ErrUnknownStubVersion},
 		{"", 0, false, false, false, ErrUnknownStubVersion},
@@ -112,8 +114,8 @@ func TestRulesFor(t *testing.T) {
 			t.Errorf("RulesFor(%q) does not start with .linux", tc.in)
 		}
 	}
-	_, err := RulesFor("#### LoaderInfo: systemd-stub 259.1-1 ####")
-	if err == nil || err.Error() != `systemd-stub "259.1-1": unknown systemd-stub version (known: 252 to 258)` {
-		t.Errorf("error for 259: %q", err)
+	_, err := RulesFor("#### LoaderInfo: systemd-stub 263.1-1 ####")
+	if err == nil || err.Error() != `systemd-stub "263.1-1": unknown systemd-stub version (known: 252 to 262)` {
+		t.Errorf("error for 263: %q", err)
 	}
 }

@@ -33,9 +33,12 @@ func (v Value) Hex() string { return hex.EncodeToString(v.PCR) }
 // Prediction is what PCR 11 holds after systemd-stub measured a UKI and
 // systemd-pcrphase extended each phase path.
 type Prediction struct {
-	Rules  Rules
-	Banks  []Bank
-	Phases []Phase
+	Rules Rules
+	// Profile is the UKI profile predicted (0 for an image without
+	// profiles, or profile 0 of one with them).
+	Profile int
+	Banks   []Bank
+	Phases  []Phase
 	// Events are the stub's extensions (two per measured section), common
 	// to every phase path.
 	Events []Event

@@ -9,9 +9,11 @@ import (
 )
 
 // Sign signs the PolicyPCR digest of every value of p with key, as
-// systemd-measure sign does: per phase path and bank one entry
-// {pcrs:[11], pkfp, pol, sig} with sig = RSASSA-PKCS1-v1_5 over
-// H_bank(pol). pub, when not nil, must be key's public key (it is what
+// systemd-measure sign of the stub's version does: per phase path and bank
+// one entry {pcrs:[11], pkfp, pol, sig} with sig = RSASSA-PKCS1-v1_5 over
+// H_bank(pol) up to systemd 259, over SHA256(pol) in every bank from 260
+// (Rules.SignSHA256; systemd PR 41051: systemd-cryptsetup only verifies
+// SHA-256 signatures, so the other banks' entries were unusable). pub, when not nil, must be key's public key (it is what
 // ends up in .pcrpkey); nil takes it from key. RSA signatures of this kind
 // are deterministic: the same inputs give the same bytes.
 func Sign(key crypto.Signer, pub crypto.PublicKey, p *Prediction) (PCRSig, error) {
@@ -41,13 +43,17 @@ func Sign(key crypto.Signer, pub crypto.PublicKey, p *Prediction) (PCRSig, error
 		if err != nil {
 			return PCRSig{}, err
 		}
-		sig, err := key.Sign(rand.Reader, digest(v.Bank, pol), v.Bank.Hash())
+		h := v.Bank
+		if p.Rules.SignSHA256 {
+			h = SHA256
+		}
+		sig, err := key.Sign(rand.Reader, digest(h, pol), h.Hash())
 		if err != nil {
 			return PCRSig{}, fmt.Errorf("signing %s policy for phase %s: %w", v.Bank, v.Phase, err)
 		}
 		// Check our own signature: a signer backed by something else (an
 		// HSM, a remote service) could hand back garbage.
-		if err := rsa.VerifyPKCS1v15(rpub, v.Bank.Hash(), digest(v.Bank, pol), sig); err != nil {
+		if err := rsa.VerifyPKCS1v15(rpub, h.Hash(), digest(h, pol), sig); err != nil {
 			return PCRSig{}, fmt.Errorf("signing %s policy for phase %s: %w: %w", v.Bank, v.Phase, ErrBadSignature, err)
 		}
 		// Entries are appended, not merged: systemd-measure lists one per
@@ -59,7 +65,7 @@ func Sign(key crypto.Signer, pub crypto.PublicKey, p *Prediction) (PCRSig, error
 
 // Verify checks every entry of s made by pub (entries whose pkfp is pub's
 // Fingerprint): the signature must verify over the policy with the bank's
-// hash. It returns how many entries it checked; entries of other keys are
+// hash or, as systemd 260 and later sign every bank, with SHA-256. It returns how many entries it checked; entries of other keys are
 // skipped, and none at all is not an error here.
 func (s PCRSig) Verify(pub crypto.PublicKey) (int, error) {
 	rpub, err := rsaPublic(pub)
@@ -76,7 +82,7 @@ func (s PCRSig) Verify(pub crypto.PublicKey) (int, error) {
 			if !bytes.Equal(e.KeyFingerprint, fp) {
 				continue
 			}
-			if err := rsa.VerifyPKCS1v15(rpub, bs.Bank.Hash(), digest(bs.Bank, e.Policy), e.Signature); err != nil {
+			if err := verifyEntry(rpub, bs.Bank, e.Policy, e.Signature); err != nil {
 				return n, fmt.Errorf("bank %s entry %d: %w", bs.Bank, i, ErrBadSignature)
 			}
 			n++
@@ -108,7 +114,7 @@ func (s PCRSig) Covers(p *Prediction, pub crypto.PublicKey) error {
 			if len(e.PCRs) != 1 || e.PCRs[0] != PCRKernelBoot || !bytes.Equal(e.KeyFingerprint, fp) || !bytes.Equal(e.Policy, pol) {
 				continue
 			}
-			if rsa.VerifyPKCS1v15(rpub, v.Bank.Hash(), digest(v.Bank, pol), e.Signature) == nil {
+			if verifyEntry(rpub, v.Bank, pol, e.Signature) == nil {
 				found = true
 				break
 			}
@@ -118,4 +124,16 @@ func (s PCRSig) Covers(p *Prediction, pub crypto.PublicKey) error {
 		}
 	}
 	return nil
+}
+
+// verifyEntry checks a .pcrsig entry's signature over pol: RSASSA with the
+// bank's hash (systemd up to 259) or with SHA-256 (260 and later).
+func verifyEntry(pub *rsa.PublicKey, b Bank, pol, sig []byte) error {
+	err := rsa.VerifyPKCS1v15(pub, b.Hash(), digest(b, pol), sig)
+	if err != nil && b != SHA256 {
+		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest(SHA256, pol), sig) == nil {
+			return nil
+		}
+	}
+	return err
 }

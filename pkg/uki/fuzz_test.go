@@ -35,6 +35,9 @@ func FuzzInspect(f *testing.F) {
 		if info.UKI && (linux == nil || linux.VirtualSize == 0 || !strings.HasPrefix(info.StubVersion, "systemd-stub")) {
 			t.Fatalf("UKI: yes without .linux or without systemd-stub's .sdmagic (%q)", info.StubVersion)
 		}
+		if len(info.StubSections) > 0 && (info.StubSections[0] != SectionLinux || len(info.StubSections) > maxTableEntries) {
+			t.Fatalf("stub section table %q", info.StubSections)
+		}
 	})
 }
 

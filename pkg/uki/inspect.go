@@ -14,14 +14,19 @@ import (
 
 // Info describes an image, for `nix-uki inspect`.
 type Info struct {
-	Sections    []SectionInfo   `json:"sections"`
-	OSRelease   string          `json:"os_release,omitempty"`
-	Cmdline     string          `json:"cmdline,omitempty"`
-	Uname       string          `json:"uname,omitempty"`
-	SBAT        string          `json:"sbat,omitempty"`
-	StubVersion string          `json:"stub_version,omitempty"`
-	Stub        StubInfo        `json:"-"`
-	Signatures  []SignatureInfo `json:"signatures"`
+	Sections    []SectionInfo `json:"sections"`
+	OSRelease   string        `json:"os_release,omitempty"`
+	Cmdline     string        `json:"cmdline,omitempty"`
+	Uname       string        `json:"uname,omitempty"`
+	SBAT        string        `json:"sbat,omitempty"`
+	StubVersion string        `json:"stub_version,omitempty"`
+	Stub        StubInfo      `json:"-"`
+	// StubSections is the stub's own table of the sections it knows, in
+	// its measuring order (ReadStubSections; empty when not found).
+	StubSections []string `json:"stub_sections,omitempty"`
+	// Profiles lists a multi-profile UKI's profiles, in order.
+	Profiles   []ProfileInfo   `json:"profiles,omitempty"`
+	Signatures []SignatureInfo `json:"signatures"`
 	// UKI tells whether systemd-stub would boot this as a UKI; Problems
 	// says why not (or what it would ignore).
 	UKI      bool     `json:"uki"`
@@ -109,6 +114,10 @@ func Inspect(f *pe.File) (*Info, error) {
 	if v, err := ReadStubInfo(f); err == nil {
 		info.Stub, info.StubVersion = v, v.String()
 	}
+	info.Profiles = profiles(f, info)
+	if t, err := ReadStubSections(f); err == nil {
+		info.StubSections = t
+	}
 
 	sigs, err := authenticode.Signatures(f)
 	if err != nil {
@@ -143,12 +152,60 @@ func ukiProblems(f *pe.File, info *Info) []string {
 		if std, ok := ShadowedName(s.Name, info.Stub); ok {
 			p = append(p, fmt.Sprintf("section %s starts with %s: a systemd-stub matching names by prefix would take it for %s", s.Name, std, std))
 		}
+		if s.Name == SectionProfile {
+			seen = map[string]bool{} // a profile's sections replace the base's
+			continue
+		}
 		if rank(s.Name) < len(CanonicalOrder) && seen[s.Name] {
 			p = append(p, fmt.Sprintf("section %s appears twice", s.Name))
 		}
 		seen[s.Name] = true
 	}
 	return p
+}
+
+// ProfileInfo is one profile of a multi-profile UKI: what its .profile
+// says and the sections it replaces.
+type ProfileInfo struct {
+	Index    int      `json:"index"`
+	Profile  string   `json:"profile"`
+	ID       string   `json:"id,omitempty"`
+	Title    string   `json:"title,omitempty"`
+	Sections []string `json:"sections"`
+}
+
+// profiles lists the image's profiles: each .profile section and the
+// sections after it up to the next.
+func profiles(f *pe.File, info *Info) []ProfileInfo {
+	var out []ProfileInfo
+	for i := range f.Sections {
+		s := &f.Sections[i]
+		name := s.NameString()
+		if name == SectionProfile {
+			p := ProfileInfo{Index: len(out), Sections: []string{}}
+			if b, err := f.SectionData(s, maxTextSection); err != nil {
+				info.Problems = append(info.Problems, err.Error())
+			} else {
+				p.Profile = strings.TrimRight(string(b[:min(len(b), int(s.VirtualSize))]), "\x00")
+				for _, line := range strings.Split(p.Profile, "\n") {
+					k, v, _ := strings.Cut(line, "=")
+					v = strings.Trim(v, `"'`)
+					switch k {
+					case "ID":
+						p.ID = v
+					case "TITLE":
+						p.Title = v
+					}
+				}
+			}
+			out = append(out, p)
+			continue
+		}
+		if len(out) > 0 {
+			out[len(out)-1].Sections = append(out[len(out)-1].Sections, name)
+		}
+	}
+	return out
 }
 
 type zeros struct{}

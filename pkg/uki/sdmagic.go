@@ -14,8 +14,11 @@ import (
 // "#### LoaderInfo: <loader> <version> ####".
 var ErrNoLoaderInfo = errors.New("no LoaderInfo in .sdmagic")
 
-// LoaderStub is the loader name systemd-stub writes in its .sdmagic.
-const LoaderStub = "systemd-stub"
+// Loader names systemd's EFI binaries write in their .sdmagic.
+const (
+	LoaderStub  = "systemd-stub"
+	LoaderAddon = "systemd-addon" // the stub of addons and profile PEs
+)
 
 // StubInfo is what a systemd EFI binary's .sdmagic section says about it:
 // "#### LoaderInfo: systemd-stub 252.39-1~deb12u2 ####" gives Loader

@@ -21,6 +21,9 @@ type Spec struct {
 	stub     *pe.File
 	stubInfo StubInfo
 	sections []Section
+	// profiles holds each profile's sections, its .profile first
+	// (systemd 257: the sections from one .profile to the next).
+	profiles [][]Section
 }
 
 // Options are the inputs of a UKI, as ukify takes them.
@@ -157,6 +160,9 @@ func (s *Spec) Add(sec Section) error {
 	if err := checkName(sec.Name); err != nil {
 		return err
 	}
+	if sec.Name == SectionProfile {
+		return fmt.Errorf("%w: %s sections are added with AddProfile", ErrProfile, sec.Name)
+	}
 	if sec.Size() == 0 {
 		return nil
 	}
@@ -175,11 +181,21 @@ func (s *Spec) Add(sec Section) error {
 	return nil
 }
 
-// Ordered returns the sections in canonical order, then any others in the
-// order they were added: the order of the image's added sections and of
-// the stub's measurements.
+// Ordered returns the sections as they are laid out: the base's in
+// canonical order, then any others in the order they were added, then each
+// profile's, its .profile first. Without profiles this is also the order
+// of the stub's measurements.
 func (s *Spec) Ordered() []Section {
-	out := append([]Section(nil), s.sections...)
+	out := canonical(s.sections)
+	for _, p := range s.profiles {
+		out = append(out, p[0])
+		out = append(out, canonical(p[1:])...)
+	}
+	return out
+}
+
+func canonical(secs []Section) []Section {
+	out := append([]Section(nil), secs...)
 	sort.SliceStable(out, func(i, j int) bool { return rank(out[i].Name) < rank(out[j].Name) })
 	return out
 }
@@ -193,6 +209,10 @@ func (s *Spec) Section(name string) (Section, bool) {
 	}
 	return Section{}, false
 }
+
+// StubFile is the stub's parsed PE image (its own sections: code, data,
+// .sdmagic, .sbat), which measure.RulesForImage reads.
+func (s *Spec) StubFile() *pe.File { return s.stub }
 
 // StubInfo is what the stub's .sdmagic says (zero when it has none or
 // cannot be read).

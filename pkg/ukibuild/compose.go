@@ -14,11 +14,22 @@ type UKI struct {
 	spec   *uki.Spec
 	signer *authenticode.Signer
 	// Prediction is PCR 11 after each phase path (nil unless asked for
-	// through PCR.Predict or PCR.Groups).
+	// through PCR.Predict or PCR.Groups); profile 0's for a multi-profile
+	// UKI.
 	Prediction *measure.Prediction
 	// PCRSig holds the signed policies put in .pcrsig (nil without key
-	// groups).
+	// groups); profile 0's for a multi-profile UKI.
 	PCRSig *measure.PCRSig
+	// Profiles holds, for a multi-profile UKI, each profile's prediction
+	// and .pcrsig (Profiles[0] is Prediction and PCRSig).
+	Profiles []ProfileResult
+}
+
+// ProfileResult is what one profile of a multi-profile UKI measures and
+// carries.
+type ProfileResult struct {
+	Prediction *measure.Prediction
+	PCRSig     *measure.PCRSig
 }
 
 // Compose checks the inputs and plans the image; nothing is written yet.
@@ -41,24 +52,44 @@ func Compose(in Inputs) (*UKI, error) {
 	if !in.PCR.wanted() {
 		return u, nil
 	}
-	if u.Prediction, err = predict(spec, in.PCR); err != nil {
+	preds, err := predict(spec, in.PCR)
+	if err != nil {
 		return nil, err
 	}
-	if len(in.PCR.Groups) > 0 {
-		sig, err := measure.SignGroups(u.Prediction, in.PCR.Groups)
-		if err != nil {
-			return nil, inputErr("pcr-private-key", "", fmt.Errorf("signing PCR policies: %w", err))
+	u.Prediction = preds[0]
+	for i, pred := range preds {
+		r := ProfileResult{Prediction: pred}
+		if len(in.PCR.Groups) > 0 {
+			sig, err := measure.SignGroups(pred, in.PCR.Groups)
+			if err != nil {
+				return nil, inputErr("pcr-private-key", "", fmt.Errorf("signing PCR policies: %w", err))
+			}
+			js, err := sig.MarshalJSON()
+			if err != nil {
+				return nil, fmt.Errorf("encoding .pcrsig: %w", err)
+			}
+			// Compact JSON, systemd-measure's --json=short form, which
+			// the stub hands to the initrd as
+			// /.extra/tpm2-pcr-signature.json. A profile carries its own,
+			// as ukify lays them out: the stub hands over the one of the
+			// profile it boots.
+			sec := uki.NewSection(uki.SectionPCRSig, js)
+			if spec.Profiles() > 0 {
+				err = spec.AddToProfile(i, sec)
+			} else {
+				err = spec.Add(sec)
+			}
+			if err != nil {
+				return nil, err
+			}
+			r.PCRSig = &sig
 		}
-		js, err := sig.MarshalJSON()
-		if err != nil {
-			return nil, fmt.Errorf("encoding .pcrsig: %w", err)
+		if i == 0 {
+			u.PCRSig = r.PCRSig
 		}
-		// Compact JSON, systemd-measure's --json=short form, which the
-		// stub hands to the initrd as /.extra/tpm2-pcr-signature.json.
-		if err := spec.Add(uki.NewSection(uki.SectionPCRSig, js)); err != nil {
-			return nil, err
+		if spec.Profiles() > 0 {
+			u.Profiles = append(u.Profiles, r)
 		}
-		u.PCRSig = &sig
 	}
 	return u, nil
 }

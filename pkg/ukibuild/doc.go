@@ -12,12 +12,20 @@
 // writes the image, signed in the same pass when a signer is given. The
 // same inputs always give the same bytes.
 //
+// Profiles (systemd-stub 257 and later): Inputs.Profile and
+// Inputs.Profiles make a multi-profile UKI, with a prediction and .pcrsig
+// per profile (UKI.Profiles) as ukify and systemd-measure make them;
+// ComposeProfile makes a profile PE, ReadProfilePE reads one (ukify's
+// too).
+//
 // It lives apart from pkg/uki (sections and PE layout) because it needs
 // pkg/measure, which itself reads images through pkg/uki.
 //
 // Input trust: file names and keys come from the caller. The files'
 // contents are parsed as untrusted (by pkg/uki, pkg/sbat, pkg/closure and
 // pkg/kcmdline): a malformed stub, kernel, manifest, SBAT or command line is
-// an error naming the input (InputError), never a panic. Nothing here logs
+// an error naming the input (InputError), never a panic. A profile PE
+// given to ReadProfilePE is untrusted: each section read is bounded by the
+// file and by 64 MiB (FuzzReadProfile). Nothing here logs
 // or exits.
 package ukibuild

@@ -43,6 +43,13 @@ type Inputs struct {
 	// Sections are extra named sections, added as given.
 	Sections []uki.Section
 
+	// Profile is the .profile of profile 0 ("ID=main" when Profiles are
+	// given without it, as ukify does); nil with no Profiles: no profiles.
+	Profile []byte
+	// Profiles are further profiles (systemd-stub 257 and later), 1, 2 ...
+	// in order, each replacing some of the base's sections.
+	Profiles []Profile
+
 	// ClosureManifest is the path of a closure manifest to embed: its cpio
 	// after the initrds, its digest on the command line (pkg/closure).
 	ClosureManifest string
@@ -54,6 +61,20 @@ type Inputs struct {
 	Certificates []*x509.Certificate
 
 	PCR PCR
+}
+
+// Profile is one profile of a multi-profile UKI: the stub started with
+// "@N" (or systemd-boot's entry for it) boots the base with these
+// sections in place of the base's. Same inputs as ukify's profile PEs
+// (--join-profile).
+type Profile struct {
+	// Profile is the .profile section: "KEY=VALUE" lines, ID= and
+	// TITLE= (required, non-empty).
+	Profile   []byte
+	Cmdline   []byte // replaces .cmdline
+	OSRelease []byte // replaces .osrel
+	// Sections replace the base's of the same name (uki.ProfileSectionNames).
+	Sections []uki.Section
 }
 
 // PCR says what to predict and sign for PCR 11.

@@ -8,11 +8,11 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
 
-// predict computes PCR 11 for the image spec describes, with the rules of
-// its stub's version. Sections are streamed from their files, so memory
-// does not grow with their size.
-func predict(spec *uki.Spec, p PCR) (*measure.Prediction, error) {
-	rules, err := measure.RulesForStub(spec.StubInfo())
+// predict computes PCR 11 for each profile of the image spec describes
+// (one prediction without profiles), with the rules of its stub. Sections
+// are streamed from their files, so memory does not grow with their size.
+func predict(spec *uki.Spec, p PCR) ([]*measure.Prediction, error) {
+	rules, err := measure.RulesForImage(spec.StubFile())
 	if err != nil {
 		return nil, err
 	}
@@ -20,6 +20,22 @@ func predict(spec *uki.Spec, p PCR) (*measure.Prediction, error) {
 	if len(phases) == 0 && len(p.Groups) > 0 {
 		phases = measure.GroupPhases(p.Groups)
 	}
+	var preds []*measure.Prediction
+	for i := range max(1, spec.Profiles()) {
+		pred, err := predictOne(spec.ProfileSections(i), rules, p.Banks, phases)
+		if err != nil {
+			if spec.Profiles() > 0 {
+				return nil, fmt.Errorf("profile %d: %w", i, err)
+			}
+			return nil, err
+		}
+		pred.Profile = i
+		preds = append(preds, pred)
+	}
+	return preds, nil
+}
+
+func predictOne(sections []uki.Section, rules measure.Rules, banks []measure.Bank, phases []measure.Phase) (*measure.Prediction, error) {
 	var secs []measure.Section
 	var closers []io.Closer
 	defer func() {
@@ -27,7 +43,7 @@ func predict(spec *uki.Spec, p PCR) (*measure.Prediction, error) {
 			c.Close()
 		}
 	}()
-	for _, s := range spec.Ordered() {
+	for _, s := range sections {
 		r, err := s.Open()
 		if err != nil {
 			return nil, err
@@ -35,7 +51,7 @@ func predict(spec *uki.Spec, p PCR) (*measure.Prediction, error) {
 		closers = append(closers, r)
 		secs = append(secs, measure.Section{Name: s.Name, Data: r, Size: s.Size()})
 	}
-	pred, err := measure.Predict(rules, secs, p.Banks, phases)
+	pred, err := measure.Predict(rules, secs, banks, phases)
 	if err != nil {
 		return nil, fmt.Errorf("predicting PCR 11: %w", err)
 	}

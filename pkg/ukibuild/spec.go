@@ -2,6 +2,8 @@ package ukibuild
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
@@ -73,5 +75,56 @@ func newSpec(in Inputs) (*uki.Spec, error) {
 		opts.Sections = append(opts.Sections, uki.NewSection(uki.SectionPCRPKey, pem))
 	}
 	opts.Sections = append(opts.Sections, in.Sections...)
-	return uki.NewSpec(opts)
+	spec, err := uki.NewSpec(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := addProfiles(spec, in); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}
+
+// defaultProfile is ukify's .profile for profile 0 when only further
+// profiles are given.
+const defaultProfile = "ID=main"
+
+// addProfiles adds profile 0 and the further profiles, as ukify lays them
+// out: everything before the first .profile is shared.
+func addProfiles(spec *uki.Spec, in Inputs) error {
+	if in.Profile == nil && len(in.Profiles) == 0 {
+		return nil
+	}
+	first := in.Profile
+	if first == nil {
+		first = []byte(defaultProfile)
+	}
+	if err := spec.AddProfile(uki.NewSection(uki.SectionProfile, first)); err != nil {
+		return inputErr("profile", "", err)
+	}
+	for i, p := range in.Profiles {
+		if in.ClosureManifest != "" && (p.Cmdline != nil || hasSection(p.Sections, uki.SectionCmdline, uki.SectionInitrd)) {
+			return inputErr("join-profile", "", fmt.Errorf("profile %d replaces .cmdline or .initrd, which would drop the closure manifest's digest or settings: not supported with a closure manifest", i+1))
+		}
+		secs := append([]uki.Section{}, p.Sections...)
+		if p.Cmdline != nil {
+			secs = append(secs, uki.NewSection(uki.SectionCmdline, p.Cmdline))
+		}
+		if p.OSRelease != nil {
+			secs = append(secs, uki.NewSection(uki.SectionOSRel, p.OSRelease))
+		}
+		if err := spec.AddProfile(uki.NewSection(uki.SectionProfile, p.Profile), secs...); err != nil {
+			return inputErr("join-profile", "", fmt.Errorf("profile %d: %w", i+1, err))
+		}
+	}
+	return nil
+}
+
+func hasSection(secs []uki.Section, names ...string) bool {
+	for _, s := range secs {
+		if slices.Contains(names, s.Name) {
+			return true
+		}
+	}
+	return false
 }
