@@ -122,23 +122,38 @@ func tamperCases(t *testing.T, fx *nixtest.Fixture) []tamperCase {
 
 // Each tampering must be found and name the store path.
 func TestTamperMatrix(t *testing.T) {
+	runTamperMatrix(t, false, func(t *testing.T, root string, m *Manifest) *Report { return check(t, root, m) })
+}
+
+// runTamperMatrix applies each tampering to a fresh copy of the fixture and
+// checks the report: every problem names the case's store path (with v2,
+// also its exact entry) and the expected kinds are all there.
+func runTamperMatrix(t *testing.T, v2 bool, run func(t *testing.T, root string, m *Manifest) *Report) {
 	fx := nixtest.Build(t)
+	odd := findPath(t, fx, "-odd-tree")
 	for _, c := range tamperCases(t, fx) {
 		t.Run(c.name, func(t *testing.T) {
 			root, m, _ := copyClosure(t)
-			c.do(t, filepath.Join(root, findPath(t, fx, "-odd-tree")))
-			rep := check(t, root, m)
+			c.do(t, filepath.Join(root, odd))
+			rep := run(t, root, m)
 			if rep.OK() {
 				t.Fatal("tampering not detected")
 			}
+			want, expected := "", c.kinds
+			if v2 {
+				want, expected = NodeFullPath(c.path, c.file), c.v2kinds
+				if c.file == "" {
+					want = c.path
+				}
+			}
 			kinds := map[Kind]bool{}
 			for _, p := range rep.Problems {
-				if p.StorePath != c.path {
-					t.Errorf("problem names %s, want %s: %v", p.StorePath, c.path, p)
+				if p.StorePath != c.path || (v2 && p.Path != want) {
+					t.Errorf("problem names %s in %s, want %s in %s: %v", p.Path, p.StorePath, want, c.path, p)
 				}
 				kinds[p.Kind] = true
 			}
-			for _, k := range c.kinds {
+			for _, k := range expected {
 				if !kinds[k] {
 					t.Errorf("no %s problem in %v", k, rep.Problems)
 				}
