@@ -341,6 +341,11 @@ type fileWorker struct {
 	s        *v2check
 	h        meteredHash
 	xattrBuf []byte
+	// The serialiser hash uses, made once per worker (its callbacks read
+	// cur), so a file costs no allocation for it.
+	dumper   *nar.Dumper
+	cur      *fileJob
+	seenMeta bool
 }
 
 // check verifies one regular file as the options say and returns the
@@ -393,19 +398,23 @@ var errNotRegular = errors.New("no longer a regular file")
 // does not change while read, and hashes the contents on the way.
 func (w *fileWorker) hash(j *fileJob) uint64 {
 	w.h.reset(w.s.counters)
-	var seenMeta bool
-	d := nar.Dumper{
-		Visit: func(e *nar.Entry) error {
-			if !e.Info.Mode().IsRegular() {
-				return errNotRegular
-			}
-			seenMeta = true
-			w.attributes(j, metaOf(e))
-			return nil
-		},
-		Contents: func(*nar.Entry) io.Writer { return &w.h },
+	if w.dumper == nil {
+		w.dumper = &nar.Dumper{
+			Visit: func(e *nar.Entry) error {
+				if !e.Info.Mode().IsRegular() {
+					return errNotRegular
+				}
+				w.seenMeta = true
+				w.attributes(w.cur, metaOf(e))
+				return nil
+			},
+			Contents: func(*nar.Entry) io.Writer { return &w.h },
+		}
 	}
-	err := d.DumpAt(io.Discard, j.dir.fd, j.name, j.full)
+	w.cur, w.seenMeta = j, false
+	err := w.dumper.DumpAt(io.Discard, j.dir.fd, j.name, j.full)
+	seenMeta := w.seenMeta
+	w.cur = nil
 	w.h.flush()
 	if err != nil {
 		var ute *nar.UnsupportedTypeError
