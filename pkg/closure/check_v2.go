@@ -69,7 +69,9 @@ func (d *dirRef) release() {
 
 // problemKey orders problems: store paths in manifest order, then entries
 // in NAR order, then in the order they were found.
-type problemKey struct{ path, node, seq int }
+// after puts a problem after every problem of node and its entries (an
+// extra entry found between two listed ones).
+type problemKey struct{ path, node, after, seq int }
 
 type keyedProblem struct {
 	key problemKey
@@ -161,6 +163,9 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 		}
 		if ka.node != kb.node {
 			return ka.node < kb.node
+		}
+		if ka.after != kb.after {
+			return ka.after < kb.after
 		}
 		return ka.seq < kb.seq
 	})
@@ -311,6 +316,7 @@ func (w *pathWalk) directory(parent *dirRef, name, full string, i int, st *unix.
 	w.listed[i] = true
 	rel := w.pn.Nodes[i].Path
 	var cst unix.Stat_t
+	prev := i // the listed entry an unlisted one follows in NAR order
 	for _, de := range names {
 		child := de.name
 		childRel := child
@@ -319,21 +325,40 @@ func (w *pathWalk) directory(parent *dirRef, name, full string, i int, st *unix.
 		}
 		childFull := full + "/" + child
 		j, ok := w.index[childRel]
-		if ok && j != 0 && de.typ == unix.DT_REG {
+		ok = ok && j != 0
+		if ok {
+			prev = j
+		}
+		if ok && de.typ == unix.DT_REG {
 			// The worker lstats and opens it anyway: one system call less a file.
 			w.entry(dir, child, childFull, j, nil)
 			continue
 		}
-		if err := nar.LstatAt(fd, child, &cst); err != nil {
-			w.add(i, Problem{Path: childFull, Kind: KindUnreadable, Detail: "lstat " + childFull + ": " + err.Error()})
-			continue
+		err := nar.LstatAt(fd, child, &cst)
+		switch {
+		case err != nil && ok:
+			w.add(j, Problem{Path: childFull, Kind: KindUnreadable, Detail: "lstat " + childFull + ": " + err.Error()})
+		case err != nil:
+			w.addAfter(prev, Problem{Path: childFull, Kind: KindUnreadable, Detail: "lstat " + childFull + ": " + err.Error()})
+		case !ok:
+			w.addAfter(prev, Problem{Path: childFull, Kind: KindExtra, Expected: "nothing", Actual: nar.TypeName(nar.StatMode(&cst))})
+		default:
+			w.entry(dir, child, childFull, j, &cst)
 		}
-		if !ok || j == 0 {
-			w.add(i, Problem{Path: childFull, Kind: KindExtra, Expected: "nothing", Actual: nar.TypeName(nar.StatMode(&cst))})
-			continue
-		}
-		w.entry(dir, child, childFull, j, &cst)
 	}
+}
+
+// addAfter reports a problem of an entry the manifest does not list, after
+// those of node k and its entries: where it would be in NAR order.
+func (w *pathWalk) addAfter(k int, p Problem) {
+	end := k
+	if w.pn.Nodes[k].Type == NodeDirectory {
+		prefix := w.pn.Nodes[k].Path + "/"
+		for end+1 < len(w.pn.Nodes) && (k == 0 || strings.HasPrefix(w.pn.Nodes[end+1].Path, prefix)) {
+			end++
+		}
+	}
+	w.s.add(problemKey{path: w.idx, node: end, after: 1}, w.pn.Path, p)
 }
 
 // fileWorker is one worker's state.
