@@ -9,6 +9,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/enroll"
+	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ovmfvars"
 	"github.com/nix-boot-security/nix-boot-security/pkg/sbkeys"
 )
@@ -44,6 +45,7 @@ type planFlags struct {
 	microsoft     *bool
 	microsoftFrom *string
 	at            *string
+	addDB         *[]string
 }
 
 func addPlanFlags(fs *pflag.FlagSet) planFlags {
@@ -52,6 +54,7 @@ func addPlanFlags(fs *pflag.FlagSet) planFlags {
 		microsoft:     fs.Bool("microsoft", false, "add the Microsoft UEFI CAs to db and KEK"),
 		microsoftFrom: fs.String("microsoft-from", enroll.DefaultMicrosoftSource, "OVMF variable store `FILE` whose KEK and db hold the Microsoft CAs"),
 		at:            fs.String("time", "", "timestamp of the writes, RFC 3339 (default: now; later than any before for a key update)"),
+		addDB:         fs.StringArray("add-db", nil, "also enroll the certificates of `PEM` in db (e.g. an organisation CA; repeatable)"),
 	}
 }
 
@@ -82,6 +85,13 @@ func (p planFlags) plan(stderr io.Writer, sign bool) (*sbkeys.KeySet, []enroll.W
 		return nil, nil, cli.Usage(err)
 	}
 	opts := enroll.PlanOptions{Time: ts}
+	for _, path := range *p.addDB {
+		certs, err := keys.LoadCertificates(path)
+		if err != nil {
+			return nil, nil, cli.Usagef("--add-db: %w", err)
+		}
+		opts.ExtraDB = append(opts.ExtraDB, certs...)
+	}
 	if *p.microsoft {
 		s, err := ovmfvars.Open(*p.microsoftFrom)
 		if err != nil {

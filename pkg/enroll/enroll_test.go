@@ -285,3 +285,20 @@ func TestEnrollOVMF(t *testing.T) {
 		t.Errorf("db timestamp % x", db.TimeStamp)
 	}
 }
+
+func TestPlanExtraDB(t *testing.T) {
+	set := goldenSet(t)
+	dir := t.TempDir()
+	other, err := sbkeys.Create(dir, sbkeys.CreateOptions{Bits: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writes, err := Plan(set, PlanOptions{Time: goldenTime, ExtraDB: []*x509.Certificate{other.PK.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := writes[0].Lists
+	if len(db) != 2 || !bytes.Equal(db[1].Signatures[0].Data, other.PK.Cert.Raw) || db[1].Signatures[0].Owner != set.Owner {
+		t.Errorf("db lists %+v", db)
+	}
+}

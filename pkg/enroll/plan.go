@@ -29,12 +29,15 @@ type Write struct {
 type PlanOptions struct {
 	// Microsoft holds signature lists to add to KEK and db (MicrosoftFrom).
 	Microsoft *Microsoft
+	// ExtraDB are more certificates for db after the db key's own, e.g.
+	// an organisation CA whose machine certificates sign the images.
+	ExtraDB []*x509.Certificate
 	// Time is the timestamp of every write (time.Now when zero).
 	Time time.Time
 }
 
-// Plan returns the writes that enroll set: db (the db certificate, then
-// Microsoft's), KEK (the KEK certificate, then Microsoft's), PK. PK is
+// Plan returns the writes that enroll set: db (the db certificate, the
+// extra ones, then Microsoft's), KEK (the KEK certificate, then Microsoft's), PK. PK is
 // last: once it is written the firmware leaves setup mode and checks
 // every later write against it.
 func Plan(set *sbkeys.KeySet, o PlanOptions) ([]Write, error) {
@@ -47,6 +50,9 @@ func Plan(set *sbkeys.KeySet, o PlanOptions) ([]Write, error) {
 		return []efivar.SignatureList{efivar.X509List(set.Owner, c.Raw)}
 	}
 	db, kek := own(set.DB.Cert), own(set.KEK.Cert)
+	for _, c := range o.ExtraDB {
+		db = append(db, own(c)...)
+	}
 	if o.Microsoft != nil {
 		db = append(db, o.Microsoft.DB...)
 		kek = append(kek, o.Microsoft.KEK...)
