@@ -75,7 +75,7 @@ of an OVMF store that holds them (Debian's OVMF_VARS_4M.ms.fd by default).
 	switch {
 	case errors.Is(err, enroll.ErrNotSetupMode):
 		return cli.Failedf("%w: nothing written (clear the keys in the firmware's setup, or --force)", err)
-	case err != nil && store == nil:
+	case errors.Is(err, enroll.ErrWriteFailed) && store == nil:
 		return cli.Failed(err) // the firmware refused a write
 	case err != nil:
 		return cli.Usage(err)

@@ -302,3 +302,28 @@ func TestPlanExtraDB(t *testing.T) {
 		t.Errorf("db lists %+v", db)
 	}
 }
+
+// A write the target does not take is ErrWriteFailed, and stops there:
+// here db's file cannot be opened for writing (a directory in its place).
+func TestEnrollWriteFailed(t *testing.T) {
+	set := goldenSet(t)
+	writes, err := Plan(set, PlanOptions{Time: goldenTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Sign(writes, set); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	writeVar(t, root, efivar.SetupMode, []byte{1})
+	if err := os.Mkdir(filepath.Join(root, efivar.DB.EfivarfsName()), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	err = Enroll(Efivarfs{Root: root, Flags: &fakeFlags{}}, writes, false)
+	if !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), "db") {
+		t.Errorf("error %v, want ErrWriteFailed for db", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, efivar.PK.EfivarfsName())); err == nil {
+		t.Error("PK written after db failed")
+	}
+}

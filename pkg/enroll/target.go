@@ -5,9 +5,14 @@ import (
 	"fmt"
 )
 
-// ErrNotSetupMode is returned when the firmware is not in setup mode and
-// enrollment was not forced.
-var ErrNotSetupMode = errors.New("firmware is not in setup mode")
+var (
+	// ErrNotSetupMode is returned when the firmware is not in setup mode
+	// and enrollment was not forced.
+	ErrNotSetupMode = errors.New("firmware is not in setup mode")
+	// ErrWriteFailed wraps the error of a write the target did not take
+	// (for efivarfs, usually the firmware refusing it).
+	ErrWriteFailed = errors.New("write failed")
+)
 
 // Target is where writes go: firmware through efivarfs, or a variable
 // store file.
@@ -33,7 +38,7 @@ func Enroll(t Target, writes []Write, force bool) error {
 	}
 	for _, w := range writes {
 		if err := t.Apply(w); err != nil {
-			return fmt.Errorf("writing %s: %w", w.Variable.Name, err)
+			return fmt.Errorf("%w: %s: %w", ErrWriteFailed, w.Variable.Name, err)
 		}
 	}
 	return nil
