@@ -62,13 +62,7 @@ func goldenSet(t *testing.T) *sbkeys.KeySet {
 // (pkg/efivar's goldens), so the check runs without efitools too.
 func TestPlanGolden(t *testing.T) {
 	set := goldenSet(t)
-	writes, err := Plan(set, PlanOptions{Time: goldenTime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Sign(writes, set); err != nil {
-		t.Fatal(err)
-	}
+	writes := signedPlan(t, set)
 	var names []string
 	for _, w := range writes {
 		names = append(names, w.Variable.Name)
@@ -94,13 +88,7 @@ func TestPlanMatchesEfitools(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writes, err := Plan(set, PlanOptions{Time: goldenTime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Sign(writes, set); err != nil {
-		t.Fatal(err)
-	}
+	writes := signedPlan(t, set)
 	certOf := map[string]sbkeys.Role{"db": sbkeys.DB, "KEK": sbkeys.KEK, "PK": sbkeys.PK}
 	for _, w := range writes {
 		name := w.Variable.Name
@@ -114,6 +102,19 @@ func TestPlanMatchesEfitools(t *testing.T) {
 			t.Errorf("%s: authenticated write differs from sign-efi-sig-list's", name)
 		}
 	}
+}
+
+// signedPlan is the plan for set at goldenTime, signed.
+func signedPlan(t *testing.T, set *sbkeys.KeySet) []Write {
+	t.Helper()
+	writes, err := Plan(set, PlanOptions{Time: goldenTime})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Sign(writes, set); err != nil {
+		t.Fatal(err)
+	}
+	return writes
 }
 
 func run(t *testing.T, name string, args ...string) {
@@ -307,19 +308,13 @@ func TestPlanExtraDB(t *testing.T) {
 // here db's file cannot be opened for writing (a directory in its place).
 func TestEnrollWriteFailed(t *testing.T) {
 	set := goldenSet(t)
-	writes, err := Plan(set, PlanOptions{Time: goldenTime})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := Sign(writes, set); err != nil {
-		t.Fatal(err)
-	}
+	writes := signedPlan(t, set)
 	root := t.TempDir()
 	writeVar(t, root, efivar.SetupMode, []byte{1})
 	if err := os.Mkdir(filepath.Join(root, efivar.DB.EfivarfsName()), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	err = Enroll(Efivarfs{Root: root, Flags: &fakeFlags{}}, writes, false)
+	err := Enroll(Efivarfs{Root: root, Flags: &fakeFlags{}}, writes, false)
 	if !errors.Is(err, ErrWriteFailed) || !strings.Contains(err.Error(), "db") {
 		t.Errorf("error %v, want ErrWriteFailed for db", err)
 	}

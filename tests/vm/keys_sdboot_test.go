@@ -7,7 +7,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -32,7 +31,6 @@ func TestKeysExportAuthSystemdBoot(t *testing.T) {
 	harness.NeedVMTools(t, harness.FirmwareSetupMode)
 	host := nixUKI(t)
 	dir := t.TempDir()
-	vmlinuz, modules := kernel(t)
 	ctx := context.Background()
 
 	sb := filepath.Join(dir, "sb")
@@ -85,37 +83,5 @@ func TestKeysExportAuthSystemdBoot(t *testing.T) {
 	}
 
 	// And a UKI signed with the db key boots with Secure Boot enforced.
-	ird := buildInitrd(t, dir, initrd.Spec{
-		ModulesDir: modules,
-		Modules:    []string{"efivarfs"},
-		Marker:     keysMarker,
-		Run:        []string{"/bin/efivars"},
-		Files:      []initrd.File{{Name: "bin/efivars", Data: []byte(harness.EfivarsScript), Perm: 0o755}},
-	})
-	signed := filepath.Join(dir, "signed.efi")
-	runTool(t, host, "build", "--stub", stub, "--linux", vmlinuz, "--initrd", ird,
-		"--cmdline", cmdline, "--os-release", "@"+osRelease(t, dir),
-		"--secureboot-private-key", sbkeys.KeyPath(sb, sbkeys.DB), "--secureboot-certificate", sbkeys.CertPath(sb, sbkeys.DB),
-		"--output", signed)
-	vm = harness.Boot(t, harness.Config{
-		Firmware: harness.FirmwareOwnKeys(vars),
-		ESPDir:   espWith(t, signed),
-		Timeout:  bootTimeout,
-	})
-	i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, regexp.MustCompile(`^`+keysMarker+`$`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if i == 0 {
-		t.Fatalf("firmware refused the UKI signed with the db key systemd-boot enrolled: %s", line)
-	}
-	if line, err = vm.WaitFor(ctx, harness.EfivarsRE); err != nil {
-		t.Fatal(err)
-	}
-	if sbv, sm, _ := harness.ParseEfivarsLine(line); sbv != 1 || sm != 0 {
-		t.Errorf("booted with SecureBoot=%d SetupMode=%d, want 1 and 0", sbv, sm)
-	}
-	if err := vm.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
+	bootsUnderSecureBoot(t, vars, signedMarkerUKI(t, host, dir, sb))
 }

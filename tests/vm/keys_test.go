@@ -61,18 +61,7 @@ func TestKeysEnrollCommand(t *testing.T) {
 		"--owner", "6e62732d-7465-7374-2d6f-776e65726b65")
 
 	// The UKI both stores must boot: signed with the new db key.
-	bootIrd := buildInitrd(t, dir, initrd.Spec{
-		ModulesDir: modules,
-		Modules:    []string{"efivarfs"},
-		Marker:     keysMarker,
-		Run:        []string{"/bin/efivars"},
-		Files:      []initrd.File{{Name: "bin/efivars", Data: []byte(harness.EfivarsScript), Perm: 0o755}},
-	})
-	signed := filepath.Join(dir, "signed.efi")
-	runTool(t, host, "build", "--stub", stub, "--linux", vmlinuz, "--initrd", bootIrd,
-		"--cmdline", cmdline, "--os-release", "@"+osRelease(t, dir),
-		"--secureboot-private-key", sbkeys.KeyPath(sb, sbkeys.DB), "--secureboot-certificate", sbkeys.CertPath(sb, sbkeys.DB),
-		"--output", signed)
+	signed := signedMarkerUKI(t, host, dir, sb)
 
 	// Offline: no boot needed to make the store.
 	offline := filepath.Join(dir, "OVMF_VARS_offline.fd")
@@ -137,32 +126,59 @@ func TestKeysEnrollCommand(t *testing.T) {
 	t.Logf("enrolled through `nix-uki keys enroll` in the guest in %s", time.Since(start).Round(100*time.Millisecond))
 
 	for name, store := range map[string]string{"enrolled in the guest": vars, "enrolled offline": offline} {
-		t.Run(name, func(t *testing.T) {
-			start := time.Now()
-			vm := harness.Boot(t, harness.Config{
-				Firmware: harness.FirmwareOwnKeys(store),
-				ESPDir:   espWith(t, signed),
-				Timeout:  bootTimeout,
-			})
-			i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, regexp.MustCompile(`^`+keysMarker+`$`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if i == 0 {
-				t.Fatalf("firmware refused the UKI signed with the enrolled db key: %s", line)
-			}
-			if line, err = vm.WaitFor(ctx, harness.EfivarsRE); err != nil {
-				t.Fatal(err)
-			}
-			if sb, sm, _ := harness.ParseEfivarsLine(line); sb != 1 || sm != 0 {
-				t.Errorf("booted with SecureBoot=%d SetupMode=%d, want 1 and 0", sb, sm)
-			}
-			if err := vm.Wait(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("Secure Boot boot (%s) in %s", line, time.Since(start).Round(100*time.Millisecond))
-		})
+		t.Run(name, func(t *testing.T) { bootsUnderSecureBoot(t, store, signed) })
 	}
+}
+
+// signedMarkerUKI builds a UKI signed with the db key of the key set in
+// sb, whose initrd prints keysMarker and the Secure Boot variables.
+func signedMarkerUKI(t *testing.T, nixUKI, dir, sb string) string {
+	t.Helper()
+	vmlinuz, modules := kernel(t)
+	ird := buildInitrd(t, dir, initrd.Spec{
+		ModulesDir: modules,
+		Modules:    []string{"efivarfs"},
+		Marker:     keysMarker,
+		Run:        []string{"/bin/efivars"},
+		Files:      []initrd.File{{Name: "bin/efivars", Data: []byte(harness.EfivarsScript), Perm: 0o755}},
+	})
+	signed := filepath.Join(dir, "signed.efi")
+	runTool(t, nixUKI, "build", "--stub", stub, "--linux", vmlinuz, "--initrd", ird,
+		"--cmdline", cmdline, "--os-release", "@"+osRelease(t, dir),
+		"--secureboot-private-key", sbkeys.KeyPath(sb, sbkeys.DB), "--secureboot-certificate", sbkeys.CertPath(sb, sbkeys.DB),
+		"--output", signed)
+	return signed
+}
+
+// bootsUnderSecureBoot boots image on OVMF with the variable store vars
+// (Secure Boot enforced) and requires it to start and report SecureBoot=1
+// and SetupMode=0.
+func bootsUnderSecureBoot(t *testing.T, vars, image string) {
+	t.Helper()
+	ctx := context.Background()
+	start := time.Now()
+	vm := harness.Boot(t, harness.Config{
+		Firmware: harness.FirmwareOwnKeys(vars),
+		ESPDir:   espWith(t, image),
+		Timeout:  bootTimeout,
+	})
+	i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, regexp.MustCompile(`^`+keysMarker+`$`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if i == 0 {
+		t.Fatalf("firmware refused the UKI signed with the enrolled db key: %s", line)
+	}
+	if line, err = vm.WaitFor(ctx, harness.EfivarsRE); err != nil {
+		t.Fatal(err)
+	}
+	if sb, sm, _ := harness.ParseEfivarsLine(line); sb != 1 || sm != 0 {
+		t.Errorf("booted with SecureBoot=%d SetupMode=%d, want 1 and 0", sb, sm)
+	}
+	if err := vm.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("Secure Boot boot (%s) in %s", line, time.Since(start).Round(100*time.Millisecond))
 }
 
 func copyHostFile(t *testing.T, from, to string) {
