@@ -77,7 +77,7 @@ func TestOwnKeysSecureBoot(t *testing.T) {
 	probe.Optional = true
 	enroll := func(vars string, writes ...harness.VarWrite) (harness.EnrollResult, error) {
 		return harness.Enroll(ctx, harness.EnrollBoot{
-			Stub: stub, Linux: vmlinuz, ModulesDir: modules, VarsFile: vars, Timeout: 90 * time.Second,
+			Stub: stub, Linux: vmlinuz, ModulesDir: modules, VarsFile: vars, Timeout: bootTimeout,
 		}, writes)
 	}
 	type outcome struct {
@@ -168,7 +168,7 @@ func TestOwnKeysSecureBoot(t *testing.T) {
 			vm := harness.Boot(t, harness.Config{
 				Firmware: harness.FirmwareOwnKeys(vars),
 				ESPDir:   espWith(t, c.image),
-				Timeout:  90 * time.Second,
+				Timeout:  bootTimeout,
 			})
 			markerRE := regexp.MustCompile(`^` + ownKeyMarker + `$`)
 			i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, markerRE)

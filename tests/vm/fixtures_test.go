@@ -115,7 +115,7 @@ func nixUKI(t *testing.T) string {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, built := range []string{nixUKIPath, ncvPath} {
+	for _, built := range []string{nixUKIPath, ncvPath, staticNixUKIPath} {
 		if built != "" {
 			os.RemoveAll(filepath.Dir(built))
 		}

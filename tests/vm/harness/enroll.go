@@ -13,6 +13,8 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
+	"github.com/nix-boot-security/nix-boot-security/pkg/enroll"
+	"github.com/nix-boot-security/nix-boot-security/pkg/sbkeys"
 )
 
 // Enrolling our own Secure Boot keys: boot the Secure Boot capable OVMF in
@@ -67,31 +69,35 @@ func CertWrite(label string, v efivar.Variable, signer KeyPair, owner efivar.GUI
 	return VarWrite{Label: label, Variable: v, Content: v.EfivarfsContent(auth)}, nil
 }
 
-// OwnerKeyWrites returns the writes that enroll k, in the order sbctl uses
-// (db, then KEK, then PK, whose write leaves setup mode), each signed as
-// in user mode (db by KEK, KEK by PK, PK by itself) so the same writes
-// would also be accepted by firmware that checks them in setup mode. ts is
-// the writes' timestamp.
+// OwnerKeyWrites returns the writes that enroll k as the product does
+// (pkg/enroll, which `nix-uki keys enroll` uses): db, then KEK, then PK,
+// whose write leaves setup mode, each signed as in user mode (db by KEK,
+// KEK by PK, PK by itself) so the same writes would also be accepted by
+// firmware that checks them in setup mode. ts is the writes' timestamp.
 //
 // Each variable is written once: efivarfs marks the file of an existing
 // db, KEK or PK immutable, and busybox has no chattr to lift that, so an
 // append from the same boot fails in open(2) before reaching the firmware.
 func OwnerKeyWrites(k OwnerKeys, ts time.Time) ([]VarWrite, error) {
-	var writes []VarWrite
-	for _, w := range []struct {
-		v      efivar.Variable
-		signer KeyPair
-		certs  []*x509.Certificate
-	}{
-		{efivar.DB, k.KEK, k.DB},
-		{efivar.KEK, k.PK, []*x509.Certificate{k.KEK.Cert}},
-		{efivar.PK, k.PK, []*x509.Certificate{k.PK.Cert}},
-	} {
-		vw, err := CertWrite(w.v.Name, w.v, w.signer, k.Owner, ts, w.certs...)
-		if err != nil {
-			return nil, err
-		}
-		writes = append(writes, vw)
+	if len(k.DB) == 0 {
+		return nil, fmt.Errorf("db: no certificates")
+	}
+	set := &sbkeys.KeySet{
+		Owner: k.Owner,
+		PK:    sbkeys.Pair{Key: k.PK.Key, Cert: k.PK.Cert},
+		KEK:   sbkeys.Pair{Key: k.KEK.Key, Cert: k.KEK.Cert},
+		DB:    sbkeys.Pair{Cert: k.DB[0]},
+	}
+	plan, err := enroll.Plan(set, enroll.PlanOptions{ExtraDB: k.DB[1:], Time: ts})
+	if err != nil {
+		return nil, err
+	}
+	if err := enroll.Sign(plan, set); err != nil {
+		return nil, err
+	}
+	writes := make([]VarWrite, len(plan))
+	for i, w := range plan {
+		writes[i] = VarWrite{Label: w.Variable.Name, Variable: w.Variable, Content: w.Variable.EfivarfsContent(w.Auth)}
 	}
 	return writes, nil
 }

@@ -99,3 +99,33 @@ func TestParseEfivarsLine(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnerKeyWritesAsCertWrite: the writes pkg/enroll plans are, byte for
+// byte, the ones the harness built itself before it used the product's
+// planner (one X.509 list per certificate, the same signers).
+func TestOwnerKeyWritesAsCertWrite(t *testing.T) {
+	pk, kek, db1, db2 := testPair(t, "PK"), testPair(t, "KEK"), testPair(t, "db1"), testPair(t, "db2")
+	owner, _ := efivar.ParseGUID("01234567-89ab-cdef-0123-456789abcdef")
+	ts := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	writes, err := OwnerKeyWrites(OwnerKeys{PK: pk, KEK: kek, DB: []*x509.Certificate{db1.Cert, db2.Cert}, Owner: owner}, ts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range []struct {
+		v      efivar.Variable
+		signer KeyPair
+		certs  []*x509.Certificate
+	}{
+		{efivar.DB, kek, []*x509.Certificate{db1.Cert, db2.Cert}},
+		{efivar.KEK, pk, []*x509.Certificate{kek.Cert}},
+		{efivar.PK, pk, []*x509.Certificate{pk.Cert}},
+	} {
+		want, err := CertWrite(w.v.Name, w.v, w.signer, owner, ts, w.certs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(writes[i].Content) != string(want.Content) {
+			t.Errorf("%s: the planned write differs from CertWrite's", w.v.Name)
+		}
+	}
+}
