@@ -33,7 +33,7 @@ buildGo126Module {
     ];
   };
 
-  vendorHash = "sha256-ZOqMDHa2S0Mgc49f6UHwk94t4hQ4gH++2gbmETRGDbE=";
+  vendorHash = "sha256-XPr3BtgWFyJaiRS4WcqhnQhpqK/sS4mJubmd28tTWnU=";
 
   subPackages = [ "cmd/nix-uki" ];
 
