@@ -215,7 +215,7 @@ func bootsGeneration(t *testing.T, w *installWorld, image string, n int, spec st
 	if _, err := vm.WaitFor(ctx, continuesRE); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("generation %d %s booted, store check passed, after %s", n, spec, time.Since(start).Round(100*time.Millisecond))
+	t.Logf("generation %d%s booted, store check passed, after %s", n, map[bool]string{true: " (specialisation " + spec + ")"}[spec != ""], time.Since(start).Round(100*time.Millisecond))
 }
 
 func TestInstallBoots(t *testing.T) {
