@@ -265,6 +265,9 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 			}
 		}
 		if p.esp {
+			// Scanned for leftover temporary files; nothing else in them
+			// is owned.
+			plan.Dirs = append(plan.Dirs, path.Dir(esp.SystemdBootPath), path.Dir(esp.FallbackPath), path.Dir(esp.LoaderConfPath))
 			plan.Wants = append(plan.Wants, loader.want(esp.SystemdBootPath, in.signer))
 			if foreignFallback(p.fs) {
 				in.warnings = append(in.warnings, fmt.Sprintf("%s/%s is another boot loader's; left alone", p.dir, esp.FallbackPath))
