@@ -180,7 +180,9 @@ func setDefault(t *testing.T, image, id string) {
 // refusal; it returns the marker and the VM.
 func bootInstalled(t *testing.T, w *installWorld, image string) (string, *harness.VM) {
 	t.Helper()
-	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPImage: image, Disks: []string{w.store}, ReadOnlyDisks: true})
+	// A boot takes ~12 s on a quiet machine; the hard limit only stops a
+	// hung VM (these boots were seen to take 100 s on a loaded one).
+	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPImage: image, Disks: []string{w.store}, ReadOnlyDisks: true, Timeout: 6 * time.Minute})
 	_, line, err := vm.WaitForAny(context.Background(), installMarkerRE, sdbootRefusedRE)
 	if err != nil {
 		t.Fatal(err)
