@@ -256,8 +256,8 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 		if p.ukis {
 			plan.Dirs = []string{esp.LinuxDir}
 			plan.Owned = esp.OwnedEntry
-			plan.Keep = func(path string) bool {
-				n, ok := esp.EntryGeneration(pathBase(path))
+			plan.Keep = func(name string) bool {
+				n, ok := esp.EntryGeneration(path.Base(name))
 				return ok && n == booted
 			}
 			for _, e := range entries {
@@ -354,5 +354,3 @@ func flatten(ss []bootspec.Specialisation, prefix string) []flatSpec {
 	}
 	return out
 }
-
-func pathBase(p string) string { return path.Base(p) }
