@@ -20,6 +20,7 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/bootcheck"
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/esp"
+	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
@@ -240,6 +241,16 @@ func TestRunRefusals(t *testing.T) {
 			os.WriteFile(filepath.Join(w.esp, esp.LoaderConfPath), []byte("default other.conf\n"), 0o644)
 		}, ErrPartition, "not written by nix-uki install"},
 		{"missing key", func(o *Options) { o.SigningKey = filepath.Join(w.dir, "none.key") }, ErrKey, "none.key"},
+		{"key in the store", func(o *Options) {
+			store := filepath.Join(w.dir, "store")
+			os.MkdirAll(store, 0o755)
+			data, _ := os.ReadFile(w.id.KeyPath)
+			os.WriteFile(filepath.Join(store, "db.key"), data, 0o600)
+			saved := keys.StoreDirs
+			keys.StoreDirs = []string{store}
+			t.Cleanup(func() { keys.StoreDirs = saved })
+			o.SigningKey = filepath.Join(store, "db.key")
+		}, keys.ErrInStore, "store/db.key"},
 		{"no ESP", func(o *Options) { o.ESPs = []string{filepath.Join(w.dir, "nowhere")} }, ErrPartition, "nowhere"},
 		{"not FAT", func(o *Options) { o.RequireVFAT = true }, ErrPartition, "not a FAT file system"},
 		{"toplevel not a generation", func(o *Options) { o.Toplevel = w.dir }, ErrNoGeneration, "is not a generation"},
