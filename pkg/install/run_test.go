@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"github.com/nix-boot-security/nix-boot-security/internal/systemtest"
 	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
@@ -39,7 +40,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	for _, f := range []string{systemtest.Stub, systemtest.SystemdBoot} {
 		if _, err := os.Stat(f); err != nil {
-			t.Skipf("systemd-boot-efi missing: %v", err)
+			peer.Missing(t, "systemd-boot-efi: %v", err)
 		}
 	}
 	fx := nixtest.Build(t)
