@@ -344,3 +344,49 @@ func TestRunLayouts(t *testing.T) {
 		t.Fatalf("after a counted try: %v, changed %v", err, rep.Changed())
 	}
 }
+
+// An older generation whose kernel is gone is reported failed, the rest
+// is installed, and nothing is removed in that run.
+func TestRunOlderKernelMissing(t *testing.T) {
+	w := newWorld(t)
+	w.add(t, 1)
+	w.add(t, 2)
+	if _, err := Run(context.Background(), w.options()); err != nil {
+		t.Fatal(err)
+	}
+	w.profiles.Add(t, systemtest.Generation{Number: 1, Toplevel: w.top, Kernel: "/nix/store/00000000000000000000000000000000-linux/bzImage"})
+	w.add(t, 3)
+	o := w.options()
+	o.Limit = 2
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statusOf(rep, 3, "") != "installed" || statusOf(rep, 2, "") != "unchanged" {
+		t.Errorf("generations 3 and 2: %q %q", statusOf(rep, 3, ""), statusOf(rep, 2, ""))
+	}
+	o.Limit = 3
+	stale := filepath.Join(w.esp, esp.LinuxDir, esp.EntryName(9, "", "0123456789abcdef0123", 0))
+	os.WriteFile(stale, []byte("an entry of a generation that is gone"), 0o644)
+	rep, err = Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := false
+	for _, f := range rep.Files {
+		if f.Generation == 1 && f.Status == "failed" && strings.Contains(f.Reason, "bzImage") {
+			failed = true
+		}
+		if f.Status == "removed" {
+			t.Errorf("removed %s in a run with a failed entry", f.Path)
+		}
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Errorf("an owned file was removed in a run with a failed entry: %v", err)
+	}
+	if !failed {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Errorf("generation 1 not reported failed:\n%s", b.String())
+	}
+}
