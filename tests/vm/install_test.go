@@ -194,6 +194,10 @@ func bootInstalled(t *testing.T, w *installWorld, image string) (string, *harnes
 // an entry (252: "Error loading \EFI\Linux\...: Security Violation").
 var sdbootRefusedRE = regexp.MustCompile(`(?i)error loading .*nixos-generation-.*: (security violation|access denied)`)
 
+// firmwareMovesOnRE is OVMF's line when the boot option (systemd-boot)
+// returned the refusal.
+var firmwareMovesOnRE = regexp.MustCompile(`^BdsDxe: failed to start Boot\d+ .*: Access Denied$`)
+
 // bootsGeneration boots image and checks that generation n (with spec's
 // command line) boots and passes the store check.
 func bootsGeneration(t *testing.T, w *installWorld, image string, n int, spec string) {
@@ -263,6 +267,11 @@ func TestInstallBoots(t *testing.T) {
 			t.Fatalf("the tampered entry booted: %q\n%s", line, vm.Console.Log())
 		}
 		t.Logf("refused: %s", line)
+		// systemd-boot 252 then returns the refusal to the firmware, which
+		// goes on to its next boot option (it does not try another entry).
+		if _, err := vm.WaitFor(context.Background(), firmwareMovesOnRE); err != nil {
+			t.Fatal(err)
+		}
 	})
 }
 
