@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 )
 
 // Host files the generations boot with (Debian 12's).
@@ -69,7 +70,7 @@ func Kernel(t testing.TB) string {
 	t.Helper()
 	k, _, err := initrd.FindKernel("/boot", "/lib/modules")
 	if err != nil {
-		t.Skipf("no host kernel: %v", err)
+		peer.Missing(t, "no host kernel (linux-image-amd64): %v", err)
 	}
 	return k
 }

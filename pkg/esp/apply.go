@@ -40,7 +40,7 @@ func (pr *Prepared) Apply() (res Result, err error) {
 	}
 	for _, last := range []bool{false, true} {
 		for _, o := range pr.Outcomes {
-			if o.Status != Installed && o.Status != Repaired {
+			if o.Status != Installed && o.Status != Repaired && o.Status != Updated {
 				continue
 			}
 			w := pr.plan.Wants[o.Want]

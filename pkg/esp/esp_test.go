@@ -36,7 +36,7 @@ func checkContent(want []byte) func(esp.ReadFile, int64) error {
 
 // plan wants generations gens (newest last) with the newest as default.
 func plan(f esp.FS, size int, gens ...int) esp.Plan {
-	p := esp.Plan{FS: f, Dirs: []string{esp.LinuxDir}, Owned: esp.OwnedEntry}
+	p := esp.Plan{FS: f, Dirs: []string{esp.LinuxDir, "loader"}, Owned: esp.OwnedEntry}
 	newest := gens[len(gens)-1]
 	var def string
 	for i := len(gens) - 1; i >= 0; i-- {
@@ -207,7 +207,9 @@ func TestCrashMatrix(t *testing.T) {
 				t.Fatalf("%s, fault at %d, rerun: %v", scenario.name, k, err)
 			}
 			checkInvariants(t, fmt.Sprintf("%s, fault at %d, rerun", scenario.name, k), root, false)
-			if temps, _ := filepath.Glob(filepath.Join(root, "*/*/*"+esp.TempSuffix)); len(temps) > 0 {
+			temps, _ := filepath.Glob(filepath.Join(root, "*/*/*"+esp.TempSuffix))
+			loaderTemps, _ := filepath.Glob(filepath.Join(root, "*/*"+esp.TempSuffix))
+			if temps = append(temps, loaderTemps...); len(temps) > 0 {
 				t.Errorf("%s, fault at %d: temporary files after a rerun: %v", scenario.name, k, temps)
 			}
 		}

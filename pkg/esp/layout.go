@@ -118,17 +118,36 @@ func ReadLoaderConf(f FS) (exists, ours bool, defaultID string, err error) {
 		return false, false, "", err
 	}
 	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, 64<<10))
+	data, err := io.ReadAll(io.LimitReader(r, maxLoaderConf+1))
 	if err != nil {
 		return true, false, "", err
 	}
+	if len(data) > maxLoaderConf {
+		return true, false, "", fmt.Errorf("%s: larger than %d bytes", LoaderConfPath, maxLoaderConf)
+	}
+	ours, defaultID = ParseLoaderConf(data)
+	return true, ours, defaultID, nil
+}
+
+// maxLoaderConf bounds the loader.conf read; systemd-boot's are a few lines.
+const maxLoaderConf = 64 << 10
+
+// ParseLoaderConf says whether a loader.conf is this tool's (its first line
+// is the marker) and which entry its last "default" line names (systemd-boot
+// takes the last one). Lines are split as systemd-boot splits them: key,
+// white space, value.
+func ParseLoaderConf(data []byte) (ours bool, defaultID string) {
 	lines := strings.Split(string(data), "\n")
 	ours = strings.TrimRight(lines[0], "\r") == loaderMarker
 	for _, l := range lines {
-		k, v, _ := strings.Cut(strings.TrimSpace(l), " ")
+		l = strings.TrimSpace(l)
+		k, v := l, ""
+		if i := strings.IndexAny(l, " \t"); i >= 0 {
+			k, v = l[:i], strings.TrimSpace(l[i:])
+		}
 		if k == "default" {
-			defaultID = strings.TrimSpace(v)
+			defaultID = v
 		}
 	}
-	return true, ours, defaultID, nil
+	return ours, defaultID
 }

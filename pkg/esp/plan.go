@@ -81,6 +81,7 @@ const (
 	Unchanged Status = "unchanged"
 	Installed Status = "installed" // written: it was missing
 	Repaired  Status = "repaired"  // written: the file there was damaged
+	Updated   Status = "updated"   // written: the file there had other contents (loader.conf)
 	LeftOut   Status = "left out"  // wanted, but does not fit
 	Failed    Status = "failed"    // wanted, but could not be made (Measure)
 	Removed   Status = "removed"   // owned and no longer wanted
@@ -248,6 +249,9 @@ func Prepare(p Plan) (*Prepared, error) {
 		status := Installed
 		if _, ok := pr.old[t.i]; ok {
 			status = Repaired
+			if w.Content != nil {
+				status = Updated
+			}
 		}
 		if full || need+n > budget {
 			if w.Required {
@@ -306,7 +310,7 @@ func (pr *Prepared) Changes() bool {
 		return true
 	}
 	for _, o := range pr.Outcomes {
-		if o.Status == Installed || o.Status == Repaired || o.Status == Removed {
+		if o.Status == Installed || o.Status == Repaired || o.Status == Updated || o.Status == Removed {
 			return true
 		}
 	}

@@ -93,7 +93,9 @@ func TestCrashMatrix(t *testing.T) {
 				t.Fatalf("%s, then a clean run: %v", what, err)
 			}
 			crashInvariants(t, w, what+", then a clean run", false)
-			if temps, _ := filepath.Glob(filepath.Join(w.esp, "*", "*", "*"+esp.TempSuffix)); len(temps) > 0 {
+			temps, _ := filepath.Glob(filepath.Join(w.esp, "*", "*", "*"+esp.TempSuffix))
+			loaderTemps, _ := filepath.Glob(filepath.Join(w.esp, "*", "*"+esp.TempSuffix))
+			if temps = append(temps, loaderTemps...); len(temps) > 0 {
 				t.Errorf("%s: temporary files left after a clean run: %v", what, temps)
 			}
 		}

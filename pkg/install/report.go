@@ -70,7 +70,7 @@ func (r *Report) markFailed() { r.Failed = true }
 func (r *Report) Changed() bool {
 	for _, f := range r.Files {
 		switch esp.Status(f.Status) {
-		case esp.Installed, esp.Repaired, esp.Removed:
+		case esp.Installed, esp.Repaired, esp.Updated, esp.Removed:
 			return true
 		}
 	}
@@ -117,7 +117,7 @@ func (r *Report) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "nothing to do: every file is in place and intact (0 bytes written)\n")
 	default:
 		var parts []string
-		for _, s := range []esp.Status{esp.Installed, esp.Repaired, esp.Unchanged, esp.LeftOut, esp.Failed, esp.Removed} {
+		for _, s := range []esp.Status{esp.Installed, esp.Updated, esp.Repaired, esp.Unchanged, esp.LeftOut, esp.Failed, esp.Removed} {
 			if counts[s] > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 			}

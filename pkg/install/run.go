@@ -256,8 +256,8 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 		if p.ukis {
 			plan.Dirs = []string{esp.LinuxDir}
 			plan.Owned = esp.OwnedEntry
-			plan.Keep = func(path string) bool {
-				n, ok := esp.EntryGeneration(pathBase(path))
+			plan.Keep = func(name string) bool {
+				n, ok := esp.EntryGeneration(path.Base(name))
 				return ok && n == booted
 			}
 			for _, e := range entries {
@@ -265,6 +265,9 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 			}
 		}
 		if p.esp {
+			// Scanned for leftover temporary files; nothing else in them
+			// is owned.
+			plan.Dirs = append(plan.Dirs, path.Dir(esp.SystemdBootPath), path.Dir(esp.FallbackPath), path.Dir(esp.LoaderConfPath))
 			plan.Wants = append(plan.Wants, loader.want(esp.SystemdBootPath, in.signer))
 			if foreignFallback(p.fs) {
 				in.warnings = append(in.warnings, fmt.Sprintf("%s/%s is another boot loader's; left alone", p.dir, esp.FallbackPath))
@@ -351,5 +354,3 @@ func flatten(ss []bootspec.Specialisation, prefix string) []flatSpec {
 	}
 	return out
 }
-
-func pathBase(p string) string { return path.Base(p) }

@@ -14,12 +14,14 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
+	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"github.com/nix-boot-security/nix-boot-security/internal/systemtest"
 	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
 	"github.com/nix-boot-security/nix-boot-security/pkg/bootcheck"
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/esp"
+	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
 	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 )
@@ -38,7 +40,7 @@ func newWorld(t *testing.T) *world {
 	t.Helper()
 	for _, f := range []string{systemtest.Stub, systemtest.SystemdBoot} {
 		if _, err := os.Stat(f); err != nil {
-			t.Skipf("systemd-boot-efi missing: %v", err)
+			peer.Missing(t, "systemd-boot-efi: %v", err)
 		}
 	}
 	fx := nixtest.Build(t)
@@ -240,6 +242,16 @@ func TestRunRefusals(t *testing.T) {
 			os.WriteFile(filepath.Join(w.esp, esp.LoaderConfPath), []byte("default other.conf\n"), 0o644)
 		}, ErrPartition, "not written by nix-uki install"},
 		{"missing key", func(o *Options) { o.SigningKey = filepath.Join(w.dir, "none.key") }, ErrKey, "none.key"},
+		{"key in the store", func(o *Options) {
+			store := filepath.Join(w.dir, "store")
+			os.MkdirAll(store, 0o755)
+			data, _ := os.ReadFile(w.id.KeyPath)
+			os.WriteFile(filepath.Join(store, "db.key"), data, 0o600)
+			saved := keys.StoreDirs
+			keys.StoreDirs = []string{store}
+			t.Cleanup(func() { keys.StoreDirs = saved })
+			o.SigningKey = filepath.Join(store, "db.key")
+		}, keys.ErrInStore, "store/db.key"},
 		{"no ESP", func(o *Options) { o.ESPs = []string{filepath.Join(w.dir, "nowhere")} }, ErrPartition, "nowhere"},
 		{"not FAT", func(o *Options) { o.RequireVFAT = true }, ErrPartition, "not a FAT file system"},
 		{"toplevel not a generation", func(o *Options) { o.Toplevel = w.dir }, ErrNoGeneration, "is not a generation"},
@@ -330,5 +342,51 @@ func TestRunLayouts(t *testing.T) {
 	rep, err := Run(context.Background(), o)
 	if err != nil || rep.Changed() {
 		t.Fatalf("after a counted try: %v, changed %v", err, rep.Changed())
+	}
+}
+
+// An older generation whose kernel is gone is reported failed, the rest
+// is installed, and nothing is removed in that run.
+func TestRunOlderKernelMissing(t *testing.T) {
+	w := newWorld(t)
+	w.add(t, 1)
+	w.add(t, 2)
+	if _, err := Run(context.Background(), w.options()); err != nil {
+		t.Fatal(err)
+	}
+	w.profiles.Add(t, systemtest.Generation{Number: 1, Toplevel: w.top, Kernel: "/nix/store/00000000000000000000000000000000-linux/bzImage"})
+	w.add(t, 3)
+	o := w.options()
+	o.Limit = 2
+	rep, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if statusOf(rep, 3, "") != "installed" || statusOf(rep, 2, "") != "unchanged" {
+		t.Errorf("generations 3 and 2: %q %q", statusOf(rep, 3, ""), statusOf(rep, 2, ""))
+	}
+	o.Limit = 3
+	stale := filepath.Join(w.esp, esp.LinuxDir, esp.EntryName(9, "", "0123456789abcdef0123", 0))
+	os.WriteFile(stale, []byte("an entry of a generation that is gone"), 0o644)
+	rep, err = Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := false
+	for _, f := range rep.Files {
+		if f.Generation == 1 && f.Status == "failed" && strings.Contains(f.Reason, "bzImage") {
+			failed = true
+		}
+		if f.Status == "removed" {
+			t.Errorf("removed %s in a run with a failed entry", f.Path)
+		}
+	}
+	if _, err := os.Stat(stale); err != nil {
+		t.Errorf("an owned file was removed in a run with a failed entry: %v", err)
+	}
+	if !failed {
+		var b strings.Builder
+		rep.WriteText(&b)
+		t.Errorf("generation 1 not reported failed:\n%s", b.String())
 	}
 }
