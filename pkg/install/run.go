@@ -17,6 +17,7 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/esp"
 	"github.com/nix-boot-security/nix-boot-security/pkg/generation"
 	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
@@ -47,6 +48,7 @@ type installer struct {
 	ids         identities
 	tmp         string
 	warnings    []string
+	keys        []signer.Signer // opened keys, closed when Run returns
 }
 
 // Run installs the generations onto the ESPs as opts say and reports what
@@ -56,8 +58,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 		opts.StoreDir = closure.DefaultStoreDir
 	}
 	in := &installer{opts: opts, extraParams: opts.ExtraParams, ids: identities{storeDir: opts.StoreDir, seen: map[string]string{}}}
+	defer in.closeKeys()
 	rep := &Report{}
-	if err := in.load(); err != nil {
+	if err := in.load(ctx); err != nil {
 		return rep, err
 	}
 	rep.Warnings = in.warnings
@@ -74,15 +77,16 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 
 // load opens the keys and reads the stub: everything that must be right
 // before anything is planned.
-func (in *installer) load() error {
+func (in *installer) load(ctx context.Context) error {
 	o := in.opts
 	if o.SigningKey != "" {
-		s, warnings, err := openSigner(o.SigningKey, o.Certificate)
+		s, key, err := openSigner(ctx, o.SigningKey, o.Certificate)
 		if err != nil {
 			return err
 		}
+		in.keys = append(in.keys, key)
 		in.signer = s
-		in.warnings = append(in.warnings, warnings...)
+		in.warnings = append(in.warnings, key.Warnings()...)
 		in.certID = fingerprint(s.Chain[0].Raw)
 	}
 	stub, err := os.ReadFile(o.Stub)
@@ -92,11 +96,12 @@ func (in *installer) load() error {
 	in.stub = stub
 	in.stubID = fingerprint(stub)
 	if o.PCRKey != "" {
-		key, pub, warnings, err := measure.LoadKeys(o.PCRKey, o.PCRPublicKey)
+		key, pub, err := openPCRKey(ctx, o.PCRKey, o.PCRPublicKey)
 		if err != nil {
-			return fmt.Errorf("%w: %w", ErrKey, err)
+			return err
 		}
-		in.warnings = append(in.warnings, warnings...)
+		in.keys = append(in.keys, key)
+		in.warnings = append(in.warnings, key.Warnings()...)
 		banks, err := measure.ParseBanks(o.PCRBanks...)
 		if err != nil {
 			return fmt.Errorf("%w: PCR banks: %w", ErrOptions, err)
@@ -119,6 +124,12 @@ func (in *installer) load() error {
 		}
 	}
 	return nil
+}
+
+func (in *installer) closeKeys() {
+	for _, k := range in.keys {
+		k.Close()
+	}
 }
 
 func fingerprint(b []byte) string {

@@ -1,39 +1,43 @@
 package install
 
 import (
+	"context"
 	"crypto"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
-	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
+	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
 // ErrKey is wrapped by errors opening the signing key or certificate.
 var ErrKey = errors.New("signing key")
 
-// openSigner opens the Secure Boot signing key and its certificate chain.
-// It is the one place keys are opened, so key references (pkcs11:, tpm:)
-// come in through pkg/signer here alone. A key under the Nix store is
-// refused (pkg/keys), as is a missing one, naming the path.
-func openSigner(keyRef, certPath string) (*authenticode.Signer, []string, error) {
-	if strings.HasPrefix(keyRef, "pkcs11:") || strings.HasPrefix(keyRef, "tpm:") {
-		return nil, nil, fmt.Errorf("%w: %s: key references are not supported by this build yet (a PEM key file is)", ErrKey, keyRef)
-	}
-	var key crypto.Signer
-	key, warnings, err := keys.LoadPrivateKey(keyRef)
+// openSigner opens the Secure Boot signing key (a file, pkcs11: or tpm:
+// reference, through pkg/signer as nix-uki build does) and its certificate
+// chain. The returned key is closed by the caller once every image is
+// signed.
+func openSigner(ctx context.Context, keyRef, certPath string) (*authenticode.Signer, signer.Signer, error) {
+	s, key, err := signer.OpenAuthenticode(ctx, keyRef, certPath, signer.Options{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %w", ErrKey, keyRef, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
-	var chain []*x509.Certificate
-	if chain, err = keys.LoadCertificates(certPath); err != nil {
-		return nil, nil, fmt.Errorf("%w: %s: %w", ErrKey, certPath, err)
+	return s, key, nil
+}
+
+// openPCRKey opens the PCR policy signing key (any reference) and checks
+// it, and the public key file when given, as measure.LoadKeys checks a key
+// file.
+func openPCRKey(ctx context.Context, keyRef, pubPath string) (signer.Signer, crypto.PublicKey, error) {
+	key, err := signer.Open(ctx, keyRef, signer.Options{})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
-	s := &authenticode.Signer{Key: key, Chain: chain}
-	if err := s.Check(); err != nil {
-		return nil, nil, fmt.Errorf("%w: %s and %s: %w", ErrKey, keyRef, certPath, err)
+	pub, err := measure.CheckKeys(key, key.Description(), pubPath)
+	if err != nil {
+		key.Close()
+		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
-	return s, warnings, nil
+	return key, pub, nil
 }
