@@ -43,8 +43,8 @@ var (
 	ErrReadOnlyFS = errors.New("the filesystem is mounted read-only")
 	// ErrBusy: another FS_IOC_ENABLE_VERITY runs on the file (EBUSY).
 	ErrBusy = errors.New("fs-verity is being enabled on the file by another process")
-	// ErrTooLarge: the Merkle tree would not fit (EFBIG).
-	ErrTooLarge = errors.New("the file is too large for fs-verity")
+	// ErrFileTooLarge: the kernel cannot build a tree this large (EFBIG).
+	ErrFileTooLarge = errors.New("the file is too large for fs-verity")
 	// ErrNotRegular: fs-verity is for regular files only.
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrAlgorithm: the file was enabled with a hash other than SHA-256,
@@ -187,7 +187,7 @@ func classify(op string, err error) error {
 	case unix.EBUSY:
 		sentinel = ErrBusy
 	case unix.EFBIG:
-		sentinel = ErrTooLarge
+		sentinel = ErrFileTooLarge
 	case unix.EISDIR:
 		sentinel = ErrNotRegular
 	case unix.EOVERFLOW:

@@ -35,7 +35,7 @@ func TestClassify(t *testing.T) {
 		{unix.ETXTBSY, ErrOpenForWriting},
 		{unix.EROFS, ErrReadOnlyFS},
 		{unix.EBUSY, ErrBusy},
-		{unix.EFBIG, ErrTooLarge},
+		{unix.EFBIG, ErrFileTooLarge},
 		{unix.EISDIR, ErrNotRegular},
 		{unix.EOVERFLOW, ErrAlgorithm},
 		{unix.EACCES, nil},
