@@ -122,7 +122,14 @@ func (e Env) run(ctx context.Context, c Config) error {
 	return nil
 }
 
+// errFSVerityUnavailable: fs-verity digests are per file, which only a
+// manifest of version 2 records.
+var errFSVerityUnavailable = errors.New("fsverity=on: the fs-verity check needs a manifest with per-file digests (version 2)")
+
 func (e Env) checkStore(ctx context.Context, c Config) error {
+	if c.FSVerity {
+		return fmt.Errorf("%w: %w", ErrFailed, errFSVerityUnavailable)
+	}
 	m, _, err := closure.LoadManifest(filepath.Join(e.InitrdRoot, c.Manifest), c.Digest)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFailed, err)
