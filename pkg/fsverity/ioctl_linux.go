@@ -45,6 +45,10 @@ var (
 	ErrBusy = errors.New("fs-verity is being enabled on the file by another process")
 	// ErrFileTooLarge: the kernel cannot build a tree this large (EFBIG).
 	ErrFileTooLarge = errors.New("the file is too large for fs-verity")
+	// ErrHashUnavailable: the kernel knows the hash algorithm but has not
+	// got it (ENOPKG: a crypto module not loaded; SHA-256 is built into
+	// distribution kernels, SHA-512 often a module).
+	ErrHashUnavailable = errors.New("the kernel's crypto API lacks the hash algorithm (load its module)")
 	// ErrNotRegular: fs-verity is for regular files only.
 	ErrNotRegular = errors.New("not a regular file")
 	// ErrAlgorithm: the file was enabled with a hash other than SHA-256,
@@ -188,6 +192,8 @@ func classify(op string, err error) error {
 		sentinel = ErrBusy
 	case unix.EFBIG:
 		sentinel = ErrFileTooLarge
+	case unix.ENOPKG:
+		sentinel = ErrHashUnavailable
 	case unix.EISDIR:
 		sentinel = ErrNotRegular
 	case unix.EOVERFLOW:

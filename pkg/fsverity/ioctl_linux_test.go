@@ -37,6 +37,7 @@ func TestClassify(t *testing.T) {
 		{unix.EBUSY, ErrBusy},
 		{unix.EFBIG, ErrFileTooLarge},
 		{unix.EISDIR, ErrNotRegular},
+		{unix.ENOPKG, ErrHashUnavailable},
 		{unix.EOVERFLOW, ErrAlgorithm},
 		{unix.EACCES, nil},
 		{unix.EPERM, nil},
