@@ -32,7 +32,11 @@ symlink there (ROOT/nix, ROOT/nix/store) is a verification failure. ROOT
 itself is resolved as given.
 
 With --digest, the manifest's sha256 is compared with DIGEST before the manifest is
-parsed or the store is read.`
+parsed or the store is read.
+
+A version 2 manifest (manifest --format v2) is checked file by file on all
+cores, and a difference names the file inside the store path: missing,
+extra-entry, type, executable, size, content-hash, symlink-target.`
 
 func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "check", "--manifest PATH [options]", checkHelp)
@@ -77,37 +81,38 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 		}
 		want = &d
 	}
-	m, manifestDigest, err := closure.LoadManifest(*manifestPath, want)
-	if errors.Is(err, closure.ErrDigestMismatch) {
-		return cli.Failedf("%w: refusing to use it", err)
-	} else if err != nil {
-		return cli.Usage(err)
-	}
-	opts := closure.CheckOptions{
+	opts := closure.FileCheckOptions{CheckOptions: closure.CheckOptions{
 		Root: *root, Jobs: *jobs, Counters: &closure.Counters{},
 		Metadata: closure.MetadataChecks{
 			SkipMode: *noMode, SkipSpecialBits: *noSpecial, SkipMtime: *noMtime, SkipOwner: *noOwner, SkipXattrs: *noXattrs,
 			Owner: expectedOwner, AllowXattrs: allowed,
 		},
-	}
+	}}
 	var meter *progress.Meter
 	if *showProgress {
 		c := opts.Counters
-		meter = progress.Start(env.Stderr, uint64(len(m.Entries)), m.NarBytes(),
-			func() (uint64, uint64) { return c.Paths.Load(), c.Bytes.Load() })
+		opts.Started = func(h closure.Header) {
+			total := h.NarBytes
+			if h.Version == closure.ManifestVersion2 {
+				total = h.FileBytes // a version 2 check reads file contents, not NARs
+			}
+			meter = progress.Start(env.Stderr, h.Paths, total, func() (uint64, uint64) { return c.Paths.Load(), c.Bytes.Load() })
+		}
 	}
-	rep, err := closure.Check(ctx, m, opts)
+	rep, manifestDigest, err := closure.CheckManifestFile(ctx, *manifestPath, want, opts)
 	if meter != nil {
 		meter.Stop()
 	}
 	if err != nil {
-		if errors.Is(err, closure.ErrSymlinkAboveStore) {
+		switch {
+		case errors.Is(err, closure.ErrDigestMismatch), errors.Is(err, closure.ErrManifestChanged):
+			return cli.Failedf("%w: refusing to use it", err)
+		case errors.Is(err, closure.ErrSymlinkAboveStore):
 			return cli.Failedf("verification failed: %w", err)
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+			return err
 		}
-		if errors.Is(err, closure.ErrRoot) {
-			return cli.Usage(err)
-		}
-		return err
+		return cli.Usage(err)
 	}
 	if *asJSON {
 		if err := writeJSONReport(env.Stdout, *manifestPath, manifestDigest, rep); err != nil {

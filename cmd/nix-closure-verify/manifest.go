@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -21,6 +23,11 @@ exactly one source: a closureInfo directory or registration file, an
 .attrs.json from exportReferencesGraph, the output of 'nix path-info --json -r',
 or store paths to hash here (--rehash), following their references.
 
+--format v2 also records every entry inside each store path (type, executable
+bit, size, sha256 and fs-verity digest of files, symlink targets), read from
+the store under --root; each path must reproduce the NAR hash and size the
+source gives for it, or nothing is written (exit status 1).
+
 The manifest's own digest (sha256:<hex>) is printed on standard output when
 --output is given, on standard error otherwise; it is what goes on a kernel
 command line for 'check --digest'.`
@@ -32,8 +39,9 @@ func runManifest(ctx context.Context, env cli.Env, args []string) error {
 	pathInfo := fs.String("path-info", "", "`PATH` of the output of 'nix path-info --json -r' ('-' for standard input)")
 	rehash := fs.Bool("rehash", false, "hash the store paths given as arguments and their references here")
 	storeDir := fs.String("store-dir", closure.DefaultStoreDir, "the store directory `DIR` the paths live in")
-	root := fs.String("root", "", "with --rehash: the directory `DIR` the store is under")
-	jobs := fs.Int("jobs", 0, "with --rehash: `N` parallel workers (default: one per CPU)")
+	root := fs.String("root", "", "with --rehash or --format v2: the directory `DIR` the store is under")
+	jobs := fs.Int("jobs", 0, "with --rehash or --format v2: `N` parallel workers (default: one per CPU)")
+	format := fs.String("format", "v1", "manifest `VERSION`: v1 (store paths) or v2 (store paths and every entry inside them)")
 	output := fs.String("output", "", "write the manifest to `PATH` instead of standard output")
 	digestFile := fs.String("digest-file", "", "also write the manifest's digest to `PATH`")
 	if err := cli.Parse(fs, args); err != nil {
@@ -44,6 +52,9 @@ func runManifest(ctx context.Context, env cli.Env, args []string) error {
 		if set {
 			sources++
 		}
+	}
+	if *format != "v1" && *format != "v2" {
+		return cli.Usagef("--format must be v1 or v2, not %q", *format)
 	}
 	if sources != 1 {
 		return cli.Usagef("give exactly one of --closure-info, --attrs, --path-info, --rehash")
@@ -81,6 +92,11 @@ func runManifest(ctx context.Context, env cli.Env, args []string) error {
 		return cli.Usage(err)
 	}
 	data := m.Marshal()
+	if *format == "v2" {
+		if data, err = recordV2(ctx, m, *root, *jobs); err != nil {
+			return err
+		}
+	}
 	digest := closure.DigestOf(data).String()
 	if *digestFile != "" {
 		if err := atomicfile.WriteFile(*digestFile, []byte(digest+"\n"), 0o644); err != nil {
@@ -99,6 +115,23 @@ func runManifest(ctx context.Context, env cli.Env, args []string) error {
 	}
 	fmt.Fprintln(env.Stdout, digest)
 	return nil
+}
+
+// recordV2 reads the closure's store paths under root into a version 2
+// manifest.
+func recordV2(ctx context.Context, m *closure.Manifest, root string, jobs int) ([]byte, error) {
+	blocks, err := closure.RecordV2(ctx, m, closure.RecordOptions{Root: root, Jobs: jobs})
+	switch {
+	case errors.Is(err, closure.ErrNarMismatch), errors.Is(err, closure.ErrSymlinkAboveStore):
+		return nil, cli.Failedf("%w", err)
+	case err != nil:
+		return nil, cli.Usage(err)
+	}
+	var b bytes.Buffer
+	if err := closure.WriteManifestV2(&b, m.StoreDir, blocks); err != nil {
+		return nil, cli.Usage(err)
+	}
+	return b.Bytes(), nil
 }
 
 func readFileOrStdin(path string, stdin io.Reader) ([]byte, error) {

@@ -21,8 +21,9 @@ import (
 
 // Counters are updated while Check runs, for progress displays.
 type Counters struct {
-	Paths atomic.Uint64 // store paths finished
-	Bytes atomic.Uint64 // NAR bytes hashed
+	Paths atomic.Uint64 // store paths finished (version 2: walked)
+	Bytes atomic.Uint64 // NAR bytes hashed (version 2: file bytes)
+	Files atomic.Uint64 // version 2: regular files checked
 }
 
 // CheckOptions configures Check.
@@ -31,12 +32,19 @@ type CheckOptions struct {
 	Jobs     int    // parallel workers; 0 means one per CPU
 	Metadata MetadataChecks
 	Counters *Counters // optional
+
+	// Version 2 manifests only (CheckV2): how regular files are checked,
+	// and for CheckVerity the function that returns the fs-verity digest
+	// of a file open as fd (FS_IOC_MEASURE_VERITY; package fsverity).
+	Files         FileCheck
+	MeasureVerity func(fd int) ([sha256.Size]byte, error)
 }
 
 // Report is the outcome of Check.
 type Report struct {
 	Paths    int
-	Bytes    uint64 // NAR bytes hashed
+	Files    int    // version 2: regular files checked
+	Bytes    uint64 // NAR bytes hashed (version 2: file bytes read)
 	Duration time.Duration
 	Problems []Problem // in manifest order, then walk order
 }
@@ -69,19 +77,11 @@ var ErrRoot = errors.New("cannot check store")
 // directory's descriptor, so what is checked is what the booted system
 // finds at the same path.
 func Check(ctx context.Context, m *Manifest, opts CheckOptions) (*Report, error) {
-	root := opts.Root
-	if root == "" {
-		root = "/"
-	}
-	storeFD, err := openStoreDir(root, m.StoreDir)
+	storeFD, jobs, err := openForWorkers(opts.Root, m.StoreDir, opts.Jobs)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(storeFD)
-	jobs := opts.Jobs
-	if jobs <= 0 {
-		jobs = runtime.NumCPU()
-	}
 	counters := opts.Counters
 	if counters == nil {
 		counters = &Counters{}
@@ -134,6 +134,19 @@ feed:
 	return rep, nil
 }
 
+// openForWorkers opens the store directory under root (see openStoreDir)
+// and says how many workers to run: jobs, or one per CPU.
+func openForWorkers(root, storeDir string, jobs int) (int, int, error) {
+	if root == "" {
+		root = "/"
+	}
+	fd, err := openStoreDir(root, storeDir)
+	if jobs <= 0 {
+		jobs = runtime.NumCPU()
+	}
+	return fd, jobs, err
+}
+
 // checker is one worker's state.
 type checker struct {
 	storeFD  int // the store directory, opened without following symlinks
@@ -160,7 +173,7 @@ func (c *checker) checkEntry(e Entry) ([]Problem, uint64) {
 		return problems, 0
 	}
 	d := nar.Dumper{Visit: func(ne *nar.Entry) error {
-		for _, prob := range c.checks.problems(ne, &c.xattrBuf) {
+		for _, prob := range c.checks.problems(metaOf(ne), &c.xattrBuf) {
 			prob.Path = ne.Path
 			add(prob)
 		}

@@ -63,6 +63,11 @@ func (p *manifestParser) field(key string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return headerValue(line, key)
+}
+
+// headerValue expects "key value" in a header line and returns value.
+func headerValue(line, key string) (string, error) {
 	v, ok := strings.CutPrefix(line, key+" ")
 	if !ok || v == "" || strings.Contains(v, " ") {
 		return "", fmt.Errorf("%w: expected %q, got %q", ErrManifest, key+" ...", clip(line))

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/nar"
+	"golang.org/x/sys/unix"
 )
 
 // MetadataChecks selects the checks beyond NAR. Nix canonicalises every store
@@ -38,10 +39,10 @@ const nixMtime = 1
 // problems returns what differs from a canonical store entry, using xattrBuf
 // as scratch space. Entry types NAR cannot hold are reported by the NAR
 // serialiser, not here.
-func (c MetadataChecks) problems(e *nar.Entry, xattrBuf *[]byte) []Problem {
+func (c MetadataChecks) problems(e entryMeta, xattrBuf *[]byte) []Problem {
 	var out []Problem
-	mode := e.Info.Mode()
-	st := e.Stat()
+	mode := e.Mode
+	st := e.St
 	isLink := mode&fs.ModeSymlink != 0
 	if !c.SkipSpecialBits && mode&(fs.ModeSetuid|fs.ModeSetgid|fs.ModeSticky) != 0 {
 		out = append(out, Problem{Kind: KindSpecialBits, Actual: specialBits(mode)})
@@ -67,7 +68,7 @@ func (c MetadataChecks) problems(e *nar.Entry, xattrBuf *[]byte) []Problem {
 	return out
 }
 
-func (c MetadataChecks) xattrProblems(e *nar.Entry, buf *[]byte) []Problem {
+func (c MetadataChecks) xattrProblems(e entryMeta, buf *[]byte) []Problem {
 	names, err := listXattrs(e, buf)
 	if err != nil {
 		return []Problem{{Kind: KindUnreadable, Detail: err.Error()}}
@@ -91,6 +92,21 @@ func (c MetadataChecks) xattrProblems(e *nar.Entry, buf *[]byte) []Problem {
 		expected = "only " + strings.Join(allowed, ",")
 	}
 	return []Problem{{Kind: KindXattr, Expected: expected, Actual: strings.Join(extra, ",")}}
+}
+
+// entryMeta is what the metadata checks need of an entry, from the NAR
+// walk (metaOf) or from the per-file walk of a version 2 check.
+type entryMeta struct {
+	Path  string      // full path, for messages
+	Mode  fs.FileMode // from St
+	St    *unix.Stat_t
+	DirFD int    // the directory holding the entry
+	Name  string // its name there
+	FD    int    // the entry opened, or -1 (symlinks)
+}
+
+func metaOf(e *nar.Entry) entryMeta {
+	return entryMeta{Path: e.Path, Mode: e.Info.Mode(), St: e.Stat(), DirFD: e.DirFD, Name: e.Name, FD: e.FD}
 }
 
 func specialBits(m fs.FileMode) string {

@@ -17,6 +17,14 @@ const (
 	KindXattr       Kind = "xattr"        // extended attributes not allowed (security.capability, ACLs ...)
 	KindEntryType   Kind = "entry-type"   // device, fifo or socket: not a NAR entry
 	KindUnreadable  Kind = "unreadable"   // could not be read, so could not be verified
+
+	// Version 2 manifests name the entry inside the store path.
+	KindExtra      Kind = "extra-entry"    // an entry the manifest does not list
+	KindType       Kind = "type"           // a directory, file or symlink where the manifest has another of these
+	KindExecutable Kind = "executable"     // the executable bit differs
+	KindFileSize   Kind = "size"           // a regular file's size differs
+	KindTarget     Kind = "symlink-target" // a symlink points elsewhere
+	KindVerity     Kind = "fs-verity"      // the file's fs-verity digest differs or cannot be measured
 )
 
 // Problem is one difference found by Check.

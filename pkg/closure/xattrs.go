@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/nix-boot-security/nix-boot-security/pkg/nar"
 	"golang.org/x/sys/unix"
 )
 
@@ -24,7 +23,7 @@ const xattrListMax = 64 << 10
 // symlink, which cannot be opened, through /proc/self/fd/<dir>/<name>,
 // which resolves from the directory already open and follows nothing after
 // it. A filesystem without extended attributes has none.
-func listXattrs(e *nar.Entry, buf *[]byte) ([]string, error) {
+func listXattrs(e entryMeta, buf *[]byte) ([]string, error) {
 	list := func(dest []byte) (int, error) {
 		if e.FD >= 0 {
 			return unix.Flistxattr(e.FD, dest)

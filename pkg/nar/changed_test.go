@@ -73,7 +73,7 @@ func TestFileChangedWhileRead(t *testing.T) {
 				t.Fatal(err)
 			}
 			st.Size += c.delta
-			err = contents(&tokenWriter{w: io.Discard}, fd, p, &st, make([]byte, copyBufferSize))
+			err = contents(&tokenWriter{w: io.Discard}, fd, p, &st, make([]byte, copyBufferSize), nil)
 			if !errors.Is(err, ErrChangedWhileReading) {
 				t.Fatalf("err = %v, want ErrChangedWhileReading", err)
 			}

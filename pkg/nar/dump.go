@@ -61,6 +61,9 @@ type Entry struct {
 	DirFD int
 	Name  string
 	FD    int
+	// Target is a symlink's target, as written to the NAR ("" for other
+	// types).
+	Target string
 }
 
 // Stat returns the raw stat result behind Info.
@@ -75,6 +78,11 @@ type Visitor func(e *Entry) error
 type Dumper struct {
 	// Visit, when set, sees every entry (see Visitor).
 	Visit Visitor
+	// Contents, when set, is asked after Visit for each regular file and
+	// may return a writer that gets the file's contents as they go into
+	// the NAR (nil for none), so a caller can hash each file from the
+	// very bytes the NAR hash covers, in the same read.
+	Contents func(e *Entry) io.Writer
 }
 
 const copyBufferSize = 256 << 10
@@ -108,7 +116,7 @@ func (d *Dumper) Dump(w io.Writer, path string) error {
 // ErrChangedWhileReading, and a fifo swapped in cannot block the walk.
 func (d *Dumper) DumpAt(w io.Writer, dirfd int, name, path string) error {
 	var st unix.Stat_t
-	if err := lstatAt(dirfd, name, &st); err != nil {
+	if err := LstatAt(dirfd, name, &st); err != nil {
 		return &fs.PathError{Op: "lstat", Path: path, Err: err}
 	}
 	bp := bufPool.Get().(*[]byte)
@@ -136,23 +144,28 @@ func (d *Dumper) node(t *tokenWriter, dirfd int, name, path string, st *unix.Sta
 		if err := d.visit(&e); err != nil {
 			return err
 		}
+		var also io.Writer
+		if d.Contents != nil {
+			also = d.Contents(&e)
+		}
 		t.strs(tokOpen, tokType, tokRegular)
 		if fst.Mode&executableFlag != 0 {
 			t.strs(tokExecutable, "")
 		}
 		t.str(tokContents)
-		if err := contents(t, fd, path, fst, buf); err != nil {
+		if err := contents(t, fd, path, fst, buf, also); err != nil {
 			return err
 		}
 		t.str(tokClose)
 	case unix.S_IFLNK:
 		e.Info = newFileInfo(name, st)
-		if err := d.visit(&e); err != nil {
-			return err
-		}
-		target, err := readlinkAt(dirfd, name, st.Size)
+		target, err := ReadlinkAt(dirfd, name, st.Size)
 		if err != nil {
 			return &fs.PathError{Op: "readlink", Path: path, Err: err}
+		}
+		e.Target = target
+		if err := d.visit(&e); err != nil {
+			return err
 		}
 		t.strs(tokOpen, tokType, tokSymlink, tokTarget, target, tokClose)
 	case unix.S_IFDIR:
@@ -196,7 +209,7 @@ func (d *Dumper) directory(t *tokenWriter, dir *os.File, fd int, path string, bu
 	var st unix.Stat_t
 	for _, child := range names {
 		childPath := path + "/" + child
-		if err := lstatAt(fd, child, &st); err != nil {
+		if err := LstatAt(fd, child, &st); err != nil {
 			return &fs.PathError{Op: "lstat", Path: childPath, Err: err}
 		}
 		t.strs(tokEntry, tokOpen, tokName, child, tokNode)
@@ -258,7 +271,9 @@ func typeName(st *unix.Stat_t) string { return TypeName(newFileInfo("", st).Mode
 // gave and then fstats the file again: a file that grew, shrank or was
 // rewritten in place moved its size or times, so the second fstat sees it
 // without a read to the end (one system call fewer a file).
-func contents(t *tokenWriter, fd int, path string, st *unix.Stat_t, buf []byte) error {
+//
+// also, when not nil, gets the contents too.
+func contents(t *tokenWriter, fd int, path string, st *unix.Stat_t, buf []byte, also io.Writer) error {
 	size := uint64(st.Size)
 	t.u64(size)
 	var done uint64
@@ -280,6 +295,11 @@ func contents(t *tokenWriter, fd int, path string, st *unix.Stat_t, buf []byte) 
 		done += uint64(n)
 		if _, err := t.w.Write(want[:n]); err != nil {
 			t.err = err
+		}
+		if also != nil {
+			if _, err := also.Write(want[:n]); err != nil {
+				t.err = err
+			}
 		}
 	}
 	if t.err != nil {

@@ -7,7 +7,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func lstatAt(dirfd int, name string, st *unix.Stat_t) error {
+// LstatAt is fstatat(AT_SYMLINK_NOFOLLOW), retried on EINTR.
+func LstatAt(dirfd int, name string, st *unix.Stat_t) error {
 	for {
 		err := unix.Fstatat(dirfd, name, st, unix.AT_SYMLINK_NOFOLLOW)
 		if err != unix.EINTR {
@@ -25,9 +26,9 @@ func openAt(dirfd int, name string, flags int) (int, error) {
 	}
 }
 
-// readlinkAt reads a symlink's target; size is lstat's length of it, and the
+// ReadlinkAt reads a symlink's target; size is lstat's length of it, and the
 // buffer grows if the link changed in between.
-func readlinkAt(dirfd int, name string, size int64) (string, error) {
+func ReadlinkAt(dirfd int, name string, size int64) (string, error) {
 	n := max(int(size)+1, 128)
 	for {
 		buf := make([]byte, n)
@@ -61,9 +62,12 @@ func (fi *fileInfo) IsDir() bool        { return fi.st.Mode&unix.S_IFMT == unix.
 func (fi *fileInfo) Sys() any           { return &fi.st }
 
 // Mode converts the raw mode as os.Lstat does.
-func (fi *fileInfo) Mode() fs.FileMode {
-	m := fs.FileMode(fi.st.Mode & 0o777)
-	switch fi.st.Mode & unix.S_IFMT {
+func (fi *fileInfo) Mode() fs.FileMode { return StatMode(&fi.st) }
+
+// StatMode converts a raw stat mode as os.Lstat does.
+func StatMode(st *unix.Stat_t) fs.FileMode {
+	m := fs.FileMode(st.Mode & 0o777)
+	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
 		m |= fs.ModeDir
 	case unix.S_IFLNK:
@@ -77,13 +81,13 @@ func (fi *fileInfo) Mode() fs.FileMode {
 	case unix.S_IFCHR:
 		m |= fs.ModeDevice | fs.ModeCharDevice
 	}
-	if fi.st.Mode&unix.S_ISUID != 0 {
+	if st.Mode&unix.S_ISUID != 0 {
 		m |= fs.ModeSetuid
 	}
-	if fi.st.Mode&unix.S_ISGID != 0 {
+	if st.Mode&unix.S_ISGID != 0 {
 		m |= fs.ModeSetgid
 	}
-	if fi.st.Mode&unix.S_ISVTX != 0 {
+	if st.Mode&unix.S_ISVTX != 0 {
 		m |= fs.ModeSticky
 	}
 	return m
