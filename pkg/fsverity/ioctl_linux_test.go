@@ -113,14 +113,15 @@ func TestWithoutKernelSupport(t *testing.T) {
 
 // TestKernel enables and measures real files and compares with the peer,
 // `fsverity digest` (computed in user space by libfsverity) and `fsverity
-// measure` (the same ioctl). It needs a filesystem with fs-verity.
+// measure` (the same ioctl), and with our Digest. It needs a filesystem with fs-verity.
 func TestKernel(t *testing.T) {
 	dir := kernelDir(t)
 	fsverity := peer.Tool(t, "fsverity")
 	sizes := []int{0, 1, 4095, 4096, 4097, 128*4096 + 1, 16384*4096 + 1}
 	for _, size := range sizes {
 		t.Run("size-"+strconv.Itoa(size), func(t *testing.T) {
-			p := writeFile(t, dir, "size-"+strconv.Itoa(size), pattern(size))
+			data := pattern(size)
+			p := writeFile(t, dir, "size-"+strconv.Itoa(size), data)
 			f := openRead(t, p)
 			if _, err := Measure(f); !errors.Is(err, ErrNotEnabled) {
 				t.Fatalf("Measure before Enable: %v, want ErrNotEnabled", err)
@@ -135,12 +136,15 @@ func TestKernel(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := peerDigest(t, fsverity, "digest", p)
+			want := peerRun(t, fsverity, "digest", p)
 			if hex.EncodeToString(got[:]) != want {
 				t.Errorf("Measure %x, fsverity digest %s", got, want)
 			}
-			if m := peerDigest(t, fsverity, "measure", p); m != want {
+			if m := peerRun(t, fsverity, "measure", p); m != want {
 				t.Errorf("fsverity measure %s, fsverity digest %s", m, want)
+			}
+			if ours, _, err := Digest(bytes.NewReader(data)); err != nil || ours != got {
+				t.Errorf("Digest %x (%v), Measure %x", ours, err, got)
 			}
 		})
 	}
@@ -191,11 +195,11 @@ func TestKernel(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		plain := peerDigest(t, fsverity, "digest", writeFile(t, t.TempDir(), "plain", data))
+		plain := peerRun(t, fsverity, "digest", writeFile(t, t.TempDir(), "plain", data))
 		if hex.EncodeToString(got[:]) == plain {
 			t.Error("a salted file measures as the unsalted digest")
 		}
-		if want := peerDigest(t, fsverity, "measure", p); hex.EncodeToString(got[:]) != want {
+		if want := peerRun(t, fsverity, "measure", p); hex.EncodeToString(got[:]) != want {
 			t.Errorf("Measure %x, fsverity measure %s", got, want)
 		}
 	})
@@ -218,7 +222,7 @@ func kernelDir(t *testing.T) string {
 	return dir
 }
 
-func peerDigest(t *testing.T, fsverity, cmd, p string) string {
+func peerRun(t *testing.T, fsverity, cmd, p string) string {
 	t.Helper()
 	out, err := exec.Command(fsverity, cmd, p).Output()
 	if err != nil {
