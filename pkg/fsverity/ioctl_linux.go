@@ -68,16 +68,50 @@ func Enable(f *os.File) error {
 }
 
 // EnableFd is Enable on a raw descriptor (a walk through openat).
+//
+// ext4 (Debian's 6.1 kernel) sets the file's mtime to the time of enabling,
+// which would break a Nix store's invariant (mtime 1) and the check of it:
+// EnableFd puts the mtime back as it was (the ctime changes, as for any
+// change of the inode, and nothing checks it).
 func EnableFd(fd int) error {
-	if err := needRegular(fd); err != nil {
-		return err
+	var before unix.Stat_t
+	if err := unix.Fstat(fd, &before); err != nil {
+		return fmt.Errorf("fstat: %w", err)
+	}
+	if before.Mode&unix.S_IFMT != unix.S_IFREG {
+		return ErrNotRegular
 	}
 	arg := unix.FsverityEnableArg{
 		Version:        1,
 		Hash_algorithm: enableHashAlgorithm,
 		Block_size:     enableBlockSize,
 	}
-	return classify("FS_IOC_ENABLE_VERITY", ioctl(fd, unix.FS_IOC_ENABLE_VERITY, unsafe.Pointer(&arg)))
+	if err := classify("FS_IOC_ENABLE_VERITY", ioctl(fd, unix.FS_IOC_ENABLE_VERITY, unsafe.Pointer(&arg))); err != nil {
+		return err
+	}
+	var after unix.Stat_t
+	if err := unix.Fstat(fd, &after); err != nil {
+		return fmt.Errorf("fstat after FS_IOC_ENABLE_VERITY: %w", err)
+	}
+	if after.Mtim == before.Mtim {
+		return nil
+	}
+	if err := futimens(fd, before.Mtim); err != nil {
+		return fmt.Errorf("fs-verity enabled, but restoring the modification time: %w", err)
+	}
+	return nil
+}
+
+// futimens sets the descriptor's mtime and leaves its atime alone
+// (utimensat with a NULL path acts on the descriptor itself, whatever the
+// mode it was opened with).
+func futimens(fd int, mtime unix.Timespec) error {
+	times := [2]unix.Timespec{{Nsec: unix.UTIME_OMIT}, mtime}
+	_, _, errno := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&times[0])), 0, 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // measureArg is struct fsverity_digest with room for the largest digest

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -122,6 +123,13 @@ func TestKernel(t *testing.T) {
 		t.Run("size-"+strconv.Itoa(size), func(t *testing.T) {
 			data := pattern(size)
 			p := writeFile(t, dir, "size-"+strconv.Itoa(size), data)
+			// As in a Nix store: read-only, mtime 1, which Enable keeps.
+			if err := os.Chtimes(p, time.Unix(1, 0), time.Unix(1, 0)); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(p, 0o444); err != nil {
+				t.Fatal(err)
+			}
 			f := openRead(t, p)
 			if _, err := Measure(f); !errors.Is(err, ErrNotEnabled) {
 				t.Fatalf("Measure before Enable: %v, want ErrNotEnabled", err)
@@ -131,6 +139,9 @@ func TestKernel(t *testing.T) {
 			}
 			if err := Enable(f); !errors.Is(err, ErrAlreadyEnabled) {
 				t.Fatalf("second Enable: %v, want ErrAlreadyEnabled", err)
+			}
+			if fi, err := os.Stat(p); err != nil || !fi.ModTime().Equal(time.Unix(1, 0)) {
+				t.Errorf("mtime after Enable: %v %v, want 1", fi.ModTime(), err)
 			}
 			got, err := Measure(f)
 			if err != nil {

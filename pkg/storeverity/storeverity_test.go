@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/fsverity"
@@ -48,6 +49,9 @@ func newFixture(t *testing.T, dir string) *fixture {
 		if err := os.WriteFile(p, data, 0o444); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.Chtimes(p, time.Unix(1, 0), time.Unix(1, 0)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ctx := context.Background()
 	entries, err := closure.Rehash(ctx, []string{storePath}, closure.RehashOptions{Root: f.root})
@@ -85,7 +89,8 @@ func (f *fixture) options() closure.FileCheckOptions {
 		Metadata: closure.MetadataChecks{SkipMode: true, SkipSpecialBits: true, SkipMtime: true, SkipOwner: true, SkipXattrs: true}}}
 }
 
-// rewrite replaces a store file by a new one with data (no fs-verity).
+// rewrite replaces a store file by a new one with data (no fs-verity),
+// mtime 1 as in a store.
 func (f *fixture) rewrite(t *testing.T, name string, data []byte) {
 	t.Helper()
 	p := filepath.Join(f.root, storePath, name)
@@ -93,6 +98,9 @@ func (f *fixture) rewrite(t *testing.T, name string, data []byte) {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(p, data, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(p, time.Unix(1, 0), time.Unix(1, 0)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -234,6 +242,12 @@ func TestKernel(t *testing.T) {
 	}
 	if res := check(false); !res.OK() || len(res.Hashed) != 0 {
 		t.Fatalf("check: %v, hashed %v", res.Problems, res.Hashed)
+	}
+	// Enabling kept the store's mtime 1 (ext4 sets it to now).
+	for name := range fixtureFiles {
+		if fi, err := os.Stat(filepath.Join(f.root, storePath, name)); err != nil || fi.ModTime().Unix() != 1 {
+			t.Errorf("%s: mtime %v after Enable (%v), want 1", name, fi.ModTime(), err)
+		}
 	}
 
 	// The same contents without fs-verity: failed, or hashed and named.
