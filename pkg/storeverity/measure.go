@@ -44,10 +44,12 @@ func (m *measurer) measure(fd int) ([sha256.Size]byte, error) {
 	case err == nil:
 		return d, nil
 	case m.enable && errors.Is(err, fsverity.ErrNotEnabled):
-		if err := fsverity.EnableFd(fd); err != nil && !errors.Is(err, fsverity.ErrAlreadyEnabled) {
+		switch err := fsverity.EnableFd(fd); {
+		case err == nil:
+			m.enabled.Add(1)
+		case !errors.Is(err, fsverity.ErrAlreadyEnabled): // else another link to the inode, or another process, was first
 			return d, m.fatalIf(err)
 		}
-		m.enabled.Add(1)
 		return fsverity.MeasureFd(fd)
 	case m.hashUnenabled && (errors.Is(err, fsverity.ErrNotEnabled) || m.unsupported && errors.Is(err, fsverity.ErrUnsupported)):
 		d, err := hashFd(fd)
@@ -106,7 +108,9 @@ func hashFd(fd int) ([sha256.Size]byte, error) {
 		if n == 0 {
 			return d, errChanged // shorter than fstat said
 		}
-		h.Write(buf[:n])
+		if _, err := h.Write(buf[:n]); err != nil {
+			return d, err
+		}
 		off += int64(n)
 	}
 	if err := unix.Fstat(fd, &after); err != nil {
