@@ -144,7 +144,8 @@ type jsonReport struct {
 	OK             bool              `json:"ok"`
 	Paths          int               `json:"paths"`
 	FailedPaths    int               `json:"failedPaths"`
-	NarBytes       uint64            `json:"narBytes"`
+	Files          int               `json:"files,omitempty"` // version 2 manifests: regular files checked
+	NarBytes       uint64            `json:"narBytes"`        // version 2 manifests: file bytes read
 	Seconds        float64           `json:"seconds"`
 	Problems       []closure.Problem `json:"problems"`
 }
@@ -158,7 +159,7 @@ func writeJSONReport(w io.Writer, manifest string, digest closure.ManifestDigest
 	enc.SetIndent("", "  ")
 	return enc.Encode(jsonReport{
 		Manifest: manifest, ManifestDigest: digest.String(), OK: rep.OK(), Paths: rep.Paths,
-		FailedPaths: rep.FailedPaths(), NarBytes: rep.Bytes,
+		FailedPaths: rep.FailedPaths(), Files: rep.Files, NarBytes: rep.Bytes,
 		Seconds: float64(rep.Duration.Round(time.Millisecond)) / float64(time.Second), Problems: problems,
 	})
 }

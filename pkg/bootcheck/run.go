@@ -127,11 +127,9 @@ func (e Env) checkStore(ctx context.Context, c Config) error {
 	if c.FSVerity {
 		return e.checkStoreFSVerity(ctx, c)
 	}
-	m, _, err := closure.LoadManifest(filepath.Join(e.InitrdRoot, c.Manifest), c.Digest)
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrFailed, err)
-	}
-	rep, err := closure.Check(ctx, m, closure.CheckOptions{Root: c.Root, Jobs: c.Jobs, Metadata: closure.AllMetadataChecks})
+	// Either manifest version; a version 2 manifest is streamed, not loaded.
+	rep, _, err := closure.CheckManifestFile(ctx, filepath.Join(e.InitrdRoot, c.Manifest), c.Digest,
+		closure.FileCheckOptions{CheckOptions: closure.CheckOptions{Root: c.Root, Jobs: c.Jobs, Metadata: closure.AllMetadataChecks}})
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrFailed, err)
 	}

@@ -69,67 +69,91 @@ func TestPristineClosurePasses(t *testing.T) {
 	}
 }
 
-// Each tampering must be found and name the store path.
-func TestTamperMatrix(t *testing.T) {
-	fx := nixtest.Build(t)
+// tamperCase is one tampering of round 1's matrix, with what a version 1
+// check (the store path, NAR-level kinds) and a version 2 check (the exact
+// entry, per-file kinds) must report.
+type tamperCase struct {
+	name    string
+	do      func(t *testing.T, dir string) // dir: the odd tree under the root
+	path    string                         // store path expected in the report
+	kinds   []Kind
+	file    string // version 2: the entry every problem names, relative to path ("" for path itself)
+	v2kinds []Kind
+}
+
+func tamperCases(t *testing.T, fx *nixtest.Fixture) []tamperCase {
 	odd := findPath(t, fx, "-odd-tree")
 	leafLink := findPath(t, fx, "-leaf-link")
-	type tamper func(t *testing.T, dir string) // dir: the odd tree under the root
-	cases := []struct {
-		name  string
-		do    tamper
-		path  string // store path expected in the report
-		kinds []Kind
-	}{
-		{"flipped byte", func(t *testing.T, d string) { rewrite(t, d+"/seven", func(b []byte) []byte { b[3] ^= 1; return b }) }, odd, []Kind{KindHash}},
-		{"truncation", func(t *testing.T, d string) { rewrite(t, d+"/big", func(b []byte) []byte { return b[:len(b)-1] }) }, odd, []Kind{KindHash}},
-		{"appended byte", func(t *testing.T, d string) { rewrite(t, d+"/nine", func(b []byte) []byte { return append(b, 'x') }) }, odd, []Kind{KindHash}},
-		{"chmod +x", func(t *testing.T, d string) { os.Chmod(d+"/seven", 0o555) }, odd, []Kind{KindHash}},
-		{"chmod -x", func(t *testing.T, d string) { os.Chmod(d+"/sub/run", 0o444) }, odd, []Kind{KindHash}},
-		{"chmod 0644", func(t *testing.T, d string) { os.Chmod(d+"/seven", 0o644) }, odd, []Kind{KindMode}},
-		{"setuid", func(t *testing.T, d string) { os.Chmod(d+"/sub/run", 0o555|os.ModeSetuid) }, odd, []Kind{KindSpecialBits}},
-		{"file added", func(t *testing.T, d string) { writable(t, d, func() { os.WriteFile(d+"/new", nil, 0o444) }) }, odd, []Kind{KindHash, KindSize}},
-		{"file removed", func(t *testing.T, d string) { writable(t, d, func() { os.Remove(d + "/eight") }) }, odd, []Kind{KindHash, KindSize}},
+	leafExe := findPath(t, fx, "-leaf-exe")
+	return []tamperCase{
+		{"flipped byte", func(t *testing.T, d string) { rewrite(t, d+"/seven", func(b []byte) []byte { b[3] ^= 1; return b }) }, odd, []Kind{KindHash}, "seven", []Kind{KindHash}},
+		{"truncation", func(t *testing.T, d string) { rewrite(t, d+"/big", func(b []byte) []byte { return b[:len(b)-1] }) }, odd, []Kind{KindHash}, "big", []Kind{KindFileSize, KindHash}},
+		{"appended byte", func(t *testing.T, d string) { rewrite(t, d+"/nine", func(b []byte) []byte { return append(b, 'x') }) }, odd, []Kind{KindHash}, "nine", []Kind{KindFileSize, KindHash}},
+		{"chmod +x", func(t *testing.T, d string) { os.Chmod(d+"/seven", 0o555) }, odd, []Kind{KindHash}, "seven", []Kind{KindExecutable}},
+		{"chmod -x", func(t *testing.T, d string) { os.Chmod(d+"/sub/run", 0o444) }, odd, []Kind{KindHash}, "sub/run", []Kind{KindExecutable}},
+		{"chmod 0644", func(t *testing.T, d string) { os.Chmod(d+"/seven", 0o644) }, odd, []Kind{KindMode}, "seven", []Kind{KindMode}},
+		{"setuid", func(t *testing.T, d string) { os.Chmod(d+"/sub/run", 0o555|os.ModeSetuid) }, odd, []Kind{KindSpecialBits}, "sub/run", []Kind{KindSpecialBits}},
+		{"file added", func(t *testing.T, d string) { writable(t, d, func() { os.WriteFile(d+"/new", nil, 0o444) }) }, odd, []Kind{KindHash, KindSize}, "new", []Kind{KindExtra}},
+		{"file removed", func(t *testing.T, d string) { writable(t, d, func() { os.Remove(d + "/eight") }) }, odd, []Kind{KindHash, KindSize}, "eight", []Kind{KindMissing}},
 		{"directory replaced by symlink", func(t *testing.T, d string) {
 			writable(t, d, func() {
 				os.Chmod(d+"/empty-dir", 0o755)
 				os.Remove(d + "/empty-dir")
 				os.Symlink("sub", d+"/empty-dir")
 			})
-		}, odd, []Kind{KindHash}},
+		}, odd, []Kind{KindHash}, "empty-dir", []Kind{KindType}},
 		{"symlink retargeted", func(t *testing.T, d string) {
 			writable(t, d, func() { os.Remove(d + "/dangling"); os.Symlink("../elsewhere", d+"/dangling") })
-		}, odd, []Kind{KindHash}},
-		{"mtime changed", func(t *testing.T, d string) { os.Chtimes(d+"/seven", timeAt(5), timeAt(5)) }, odd, []Kind{KindMtime}},
-		{"fifo added", func(t *testing.T, d string) { writable(t, d, func() { syscall.Mkfifo(d+"/fifo", 0o444) }) }, odd, []Kind{KindEntryType}},
-		{"owner changed", func(t *testing.T, d string) { chown(t, d+"/sub/run", 1000, -1) }, odd, []Kind{KindOwner}},
-		{"group changed", func(t *testing.T, d string) { chown(t, d+"/sub", -1, 1000) }, odd, []Kind{KindOwner}},
-		{"symlink owner changed", func(t *testing.T, d string) { chown(t, d+"/dangling", 1000, 1000) }, odd, []Kind{KindOwner}},
-		{"file capability", func(t *testing.T, d string) { setcap(t, d+"/sub/run") }, odd, []Kind{KindXattr}},
-		{"user xattr on a directory", func(t *testing.T, d string) { xattr(t, d+"/sub", "user.x") }, odd, []Kind{KindXattr}},
-		{"trusted xattr on a symlink", func(t *testing.T, d string) { xattr(t, d+"/dangling", "trusted.x") }, odd, []Kind{KindXattr}},
+		}, odd, []Kind{KindHash}, "dangling", []Kind{KindTarget}},
+		{"mtime changed", func(t *testing.T, d string) { os.Chtimes(d+"/seven", timeAt(5), timeAt(5)) }, odd, []Kind{KindMtime}, "seven", []Kind{KindMtime}},
+		{"fifo added", func(t *testing.T, d string) { writable(t, d, func() { syscall.Mkfifo(d+"/fifo", 0o444) }) }, odd, []Kind{KindEntryType}, "fifo", []Kind{KindExtra}},
+		{"owner changed", func(t *testing.T, d string) { chown(t, d+"/sub/run", 1000, -1) }, odd, []Kind{KindOwner}, "sub/run", []Kind{KindOwner}},
+		{"group changed", func(t *testing.T, d string) { chown(t, d+"/sub", -1, 1000) }, odd, []Kind{KindOwner}, "sub", []Kind{KindOwner}},
+		{"symlink owner changed", func(t *testing.T, d string) { chown(t, d+"/dangling", 1000, 1000) }, odd, []Kind{KindOwner}, "dangling", []Kind{KindOwner}},
+		{"file capability", func(t *testing.T, d string) { setcap(t, d+"/sub/run") }, odd, []Kind{KindXattr}, "sub/run", []Kind{KindXattr}},
+		{"user xattr on a directory", func(t *testing.T, d string) { xattr(t, d+"/sub", "user.x") }, odd, []Kind{KindXattr}, "sub", []Kind{KindXattr}},
+		{"trusted xattr on a symlink", func(t *testing.T, d string) { xattr(t, d+"/dangling", "trusted.x") }, odd, []Kind{KindXattr}, "dangling", []Kind{KindXattr}},
 		{"capability on a store path that is a file", func(t *testing.T, d string) {
-			setcap(t, filepath.Join(filepath.Dir(d), filepath.Base(findPath(t, fx, "-leaf-exe"))))
-		}, findPath(t, fx, "-leaf-exe"), []Kind{KindXattr}},
-		{"store path removed", func(t *testing.T, d string) { os.Remove(filepath.Join(filepath.Dir(d), filepath.Base(leafLink))) }, leafLink, []Kind{KindMissing}},
+			setcap(t, filepath.Join(filepath.Dir(d), filepath.Base(leafExe)))
+		}, leafExe, []Kind{KindXattr}, "", []Kind{KindXattr}},
+		{"store path removed", func(t *testing.T, d string) { os.Remove(filepath.Join(filepath.Dir(d), filepath.Base(leafLink))) }, leafLink, []Kind{KindMissing}, "", []Kind{KindMissing}},
 	}
-	for _, c := range cases {
+}
+
+// Each tampering must be found and name the store path.
+func TestTamperMatrix(t *testing.T) {
+	runTamperMatrix(t, false, func(t *testing.T, root string, m *Manifest) *Report { return check(t, root, m) })
+}
+
+// runTamperMatrix applies each tampering to a fresh copy of the fixture and
+// checks the report: every problem names the case's store path (with v2,
+// also its exact entry) and the expected kinds are all there.
+func runTamperMatrix(t *testing.T, v2 bool, run func(t *testing.T, root string, m *Manifest) *Report) {
+	fx := nixtest.Build(t)
+	odd := findPath(t, fx, "-odd-tree")
+	for _, c := range tamperCases(t, fx) {
 		t.Run(c.name, func(t *testing.T) {
 			root, m, _ := copyClosure(t)
-			dir := filepath.Join(root, odd)
-			c.do(t, dir)
-			rep := check(t, root, m)
+			c.do(t, filepath.Join(root, odd))
+			rep := run(t, root, m)
 			if rep.OK() {
 				t.Fatal("tampering not detected")
 			}
+			want, expected := "", c.kinds
+			if v2 {
+				want, expected = NodeFullPath(c.path, c.file), c.v2kinds
+				if c.file == "" {
+					want = c.path
+				}
+			}
 			kinds := map[Kind]bool{}
 			for _, p := range rep.Problems {
-				if p.StorePath != c.path {
-					t.Errorf("problem names %s, want %s: %v", p.StorePath, c.path, p)
+				if p.StorePath != c.path || (v2 && p.Path != want) {
+					t.Errorf("problem names %s in %s, want %s in %s: %v", p.Path, p.StorePath, want, c.path, p)
 				}
 				kinds[p.Kind] = true
 			}
-			for _, k := range c.kinds {
+			for _, k := range expected {
 				if !kinds[k] {
 					t.Errorf("no %s problem in %v", k, rep.Problems)
 				}

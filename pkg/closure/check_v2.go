@@ -213,7 +213,7 @@ func (w *pathWalk) run(store *dirRef) int {
 		// Only the topmost missing entry is named: below it nothing was
 		// listed.
 		if p := w.index[parentOf(nodes[i].Path)]; w.listed[p] {
-			w.add(i, Problem{Path: NodeFullPath(w.pn.Path, nodes[i].Path), Kind: KindMissing, Expected: nodes[i].Type.String()})
+			w.add(i, Problem{Path: NodeFullPath(w.pn.Path, nodes[i].Path), Kind: KindMissing, Expected: nodes[i].Type.String(), Actual: "nothing"})
 		}
 	}
 	return w.files
@@ -308,7 +308,7 @@ func (w *pathWalk) directory(parent *dirRef, name, full string, i int, st *unix.
 		}
 		j, ok := w.index[childRel]
 		if !ok || j == 0 {
-			w.add(i, Problem{Path: childFull, Kind: KindExtra, Actual: nar.TypeName(nar.StatMode(&cst))})
+			w.add(i, Problem{Path: childFull, Kind: KindExtra, Expected: "nothing", Actual: nar.TypeName(nar.StatMode(&cst))})
 			continue
 		}
 		w.entry(dir, child, childFull, j, &cst)
@@ -392,7 +392,7 @@ func (w *fileWorker) hash(j *fileJob) uint64 {
 		case errors.As(err, &ute):
 			w.add(j, Problem{Kind: KindEntryType, Actual: nar.TypeName(ute.Mode)})
 		case errors.Is(err, unix.ENOENT) && !seenMeta:
-			w.add(j, Problem{Kind: KindMissing, Expected: j.node.Type.String()})
+			w.add(j, Problem{Kind: KindMissing, Expected: j.node.Type.String(), Actual: "nothing"})
 		default:
 			w.add(j, Problem{Kind: KindUnreadable, Detail: errText(err)})
 		}

@@ -75,6 +75,30 @@ func LoadManifest(path string, want *ManifestDigest) (*Manifest, ManifestDigest,
 	return m, got, nil
 }
 
+// ValidateManifest checks manifest bytes of either version as the boot
+// check would read them.
+func ValidateManifest(data []byte) error {
+	version, err := ManifestFileVersion(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	if version == ManifestVersion {
+		_, err := ParseManifest(data)
+		return err
+	}
+	mr, err := NewManifestReader(bytes.NewReader(data))
+	if err != nil {
+		return err
+	}
+	for {
+		if _, err := mr.Next(); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
 // InitrdArchive checks manifest bytes and returns the uncompressed cpio
 // archive that puts them at InitrdPath and settings at SettingsPath, to be
 // appended to a UKI's initrd (the kernel unpacks concatenated archives in
@@ -88,7 +112,7 @@ func InitrdArchive(data, settings []byte) (archive []byte, param kcmdline.Param,
 	if len(settings) == 0 {
 		return nil, param, ErrNoSettings
 	}
-	if _, err := ParseManifest(data); err != nil {
+	if err := ValidateManifest(data); err != nil {
 		return nil, param, err
 	}
 	var a cpio.Archive

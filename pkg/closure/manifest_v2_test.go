@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -139,5 +142,22 @@ func TestManifestReaderStickyError(t *testing.T) {
 	_, err2 := r.Next()
 	if err1 == nil || err1 == io.EOF || err2 != err1 {
 		t.Fatalf("errors %v then %v", err1, err2)
+	}
+}
+
+// The fuzz seed testdata/fuzz/FuzzReadManifestV2/sample is samplePaths'
+// manifest (escaped names, nested directories, a store path that is a
+// symlink); this test is its recipe: UPDATE_SEEDS=1 rewrites it.
+func TestSampleSeedIsCurrent(t *testing.T) {
+	want := "go test fuzz v1\n[]byte(" + strconv.Quote(string(marshalV2(t, samplePaths(t)))) + ")\n"
+	p := filepath.Join("testdata", "fuzz", "FuzzReadManifestV2", "sample")
+	if os.Getenv("UPDATE_SEEDS") == "1" {
+		if err := os.WriteFile(p, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(p)
+	if err != nil || string(got) != want {
+		t.Fatalf("%s is not samplePaths' manifest (UPDATE_SEEDS=1 rewrites it): %v", p, err)
 	}
 }
