@@ -92,6 +92,9 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 			if h.Version == closure.ManifestVersion2 {
 				total = h.FileBytes // a version 2 check reads file contents, not NARs
 			}
+			if *useVerity {
+				total = 0 // no contents are read: the paths count
+			}
 			meter = progress.Start(env.Stderr, h.Paths, total, func() (uint64, uint64) { return c.Paths.Load(), c.Bytes.Load() })
 		}
 	}
