@@ -1,8 +1,10 @@
 package closure
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,6 +46,7 @@ type fileJob struct {
 	full      string
 	storePath string
 	st        unix.Stat_t
+	haveStat  bool // st is set; otherwise the worker lstats the file
 	node      *Node
 	key       problemKey
 }
@@ -66,7 +69,9 @@ func (d *dirRef) release() {
 
 // problemKey orders problems: store paths in manifest order, then entries
 // in NAR order, then in the order they were found.
-type problemKey struct{ path, node, seq int }
+// after puts a problem after every problem of node and its entries (an
+// extra entry found between two listed ones).
+type problemKey struct{ path, node, after, seq int }
 
 type keyedProblem struct {
 	key problemKey
@@ -159,6 +164,9 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 		if ka.node != kb.node {
 			return ka.node < kb.node
 		}
+		if ka.after != kb.after {
+			return ka.after < kb.after
+		}
 		return ka.seq < kb.seq
 	})
 	rep := &Report{Paths: int(h.Paths), Files: files, Bytes: read.Load(), Duration: time.Since(start)}
@@ -172,15 +180,16 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 // types, symlink targets and metadata, and hands regular files to the
 // workers.
 type pathWalk struct {
-	s        *v2check
-	idx      int
-	pn       *PathNodes
-	work     chan<- fileJob
-	index    map[string]int
-	seen     []bool // found, with the manifest's type
-	listed   []bool // directories whose entries were listed
-	files    int
-	xattrBuf []byte
+	s         *v2check
+	idx       int
+	pn        *PathNodes
+	work      chan<- fileJob
+	index     map[string]int
+	seen      []bool // found, with the manifest's type
+	listed    []bool // directories whose entries were listed
+	files     int
+	xattrBuf  []byte
+	direntBuf []byte
 }
 
 func (w *pathWalk) add(node int, p Problem) {
@@ -239,10 +248,14 @@ func nodeTypeOf(st *unix.Stat_t) (NodeType, bool) {
 }
 
 // entry checks the entry called name in dir, which lstat described as st,
-// against node i.
+// against node i; st is nil for a regular file the directory listing
+// typed as such, which its worker will lstat.
 func (w *pathWalk) entry(dir *dirRef, name, full string, i int, st *unix.Stat_t) {
 	n := &w.pn.Nodes[i]
-	t, ok := nodeTypeOf(st)
+	t, ok := NodeRegular, true
+	if st != nil {
+		t, ok = nodeTypeOf(st)
+	}
 	if !ok {
 		w.add(i, Problem{Path: full, Kind: KindEntryType, Actual: nar.TypeName(nar.StatMode(st))})
 		return
@@ -256,7 +269,11 @@ func (w *pathWalk) entry(dir *dirRef, name, full string, i int, st *unix.Stat_t)
 	case NodeRegular:
 		dir.acquire()
 		w.files++
-		w.work <- fileJob{dir: dir, name: name, full: full, storePath: w.pn.Path, st: *st, node: n, key: problemKey{path: w.idx, node: i}}
+		j := fileJob{dir: dir, name: name, full: full, storePath: w.pn.Path, node: n, key: problemKey{path: w.idx, node: i}}
+		if st != nil {
+			j.st, j.haveStat = *st, true
+		}
+		w.work <- j
 	case NodeSymlink:
 		target, err := nar.ReadlinkAt(dir.fd, name, st.Size)
 		if err != nil {
@@ -288,7 +305,10 @@ func (w *pathWalk) directory(parent *dirRef, name, full string, i int, st *unix.
 	dir := newDirRef(fd)
 	defer dir.release()
 	w.metadata(i, entryMeta{Path: full, Mode: nar.StatMode(fst), St: fst, DirFD: parent.fd, Name: name, FD: fd})
-	names, err := listDir(fd)
+	if w.direntBuf == nil {
+		w.direntBuf = make([]byte, 32<<10)
+	}
+	names, err := listDir(fd, w.direntBuf)
 	if err != nil {
 		w.add(i, Problem{Path: full, Kind: KindUnreadable, Detail: "reading directory " + full + ": " + err.Error()})
 		return
@@ -296,23 +316,49 @@ func (w *pathWalk) directory(parent *dirRef, name, full string, i int, st *unix.
 	w.listed[i] = true
 	rel := w.pn.Nodes[i].Path
 	var cst unix.Stat_t
-	for _, child := range names {
+	prev := i // the listed entry an unlisted one follows in NAR order
+	for _, de := range names {
+		child := de.name
 		childRel := child
 		if rel != "." {
 			childRel = rel + "/" + child
 		}
 		childFull := full + "/" + child
-		if err := nar.LstatAt(fd, child, &cst); err != nil {
-			w.add(i, Problem{Path: childFull, Kind: KindUnreadable, Detail: "lstat " + childFull + ": " + err.Error()})
-			continue
-		}
 		j, ok := w.index[childRel]
-		if !ok || j == 0 {
-			w.add(i, Problem{Path: childFull, Kind: KindExtra, Expected: "nothing", Actual: nar.TypeName(nar.StatMode(&cst))})
+		ok = ok && j != 0
+		if ok {
+			prev = j
+		}
+		if ok && de.typ == unix.DT_REG {
+			// The worker lstats and opens it anyway: one system call less a file.
+			w.entry(dir, child, childFull, j, nil)
 			continue
 		}
-		w.entry(dir, child, childFull, j, &cst)
+		err := nar.LstatAt(fd, child, &cst)
+		switch {
+		case err != nil && ok:
+			w.add(j, Problem{Path: childFull, Kind: KindUnreadable, Detail: "lstat " + childFull + ": " + err.Error()})
+		case err != nil:
+			w.addAfter(prev, Problem{Path: childFull, Kind: KindUnreadable, Detail: "lstat " + childFull + ": " + err.Error()})
+		case !ok:
+			w.addAfter(prev, Problem{Path: childFull, Kind: KindExtra, Expected: "nothing", Actual: nar.TypeName(nar.StatMode(&cst))})
+		default:
+			w.entry(dir, child, childFull, j, &cst)
+		}
 	}
+}
+
+// addAfter reports a problem of an entry the manifest does not list, after
+// those of node k and its entries: where it would be in NAR order.
+func (w *pathWalk) addAfter(k int, p Problem) {
+	end := k
+	if w.pn.Nodes[k].Type == NodeDirectory {
+		prefix := w.pn.Nodes[k].Path + "/"
+		for end+1 < len(w.pn.Nodes) && (k == 0 || strings.HasPrefix(w.pn.Nodes[end+1].Path, prefix)) {
+			end++
+		}
+	}
+	w.s.add(problemKey{path: w.idx, node: end, after: 1}, w.pn.Path, p)
 }
 
 // fileWorker is one worker's state.
@@ -320,6 +366,11 @@ type fileWorker struct {
 	s        *v2check
 	h        meteredHash
 	xattrBuf []byte
+	// The serialiser hash uses, made once per worker (its callbacks read
+	// cur), so a file costs no allocation for it.
+	dumper   *nar.Dumper
+	cur      *fileJob
+	seenMeta bool
 }
 
 // check verifies one regular file as the options say and returns the
@@ -372,19 +423,23 @@ var errNotRegular = errors.New("no longer a regular file")
 // does not change while read, and hashes the contents on the way.
 func (w *fileWorker) hash(j *fileJob) uint64 {
 	w.h.reset(w.s.counters)
-	var seenMeta bool
-	d := nar.Dumper{
-		Visit: func(e *nar.Entry) error {
-			if !e.Info.Mode().IsRegular() {
-				return errNotRegular
-			}
-			seenMeta = true
-			w.attributes(j, metaOf(e))
-			return nil
-		},
-		Contents: func(*nar.Entry) io.Writer { return &w.h },
+	if w.dumper == nil {
+		w.dumper = &nar.Dumper{
+			Visit: func(e *nar.Entry) error {
+				if !e.Info.Mode().IsRegular() {
+					return errNotRegular
+				}
+				w.seenMeta = true
+				w.attributes(w.cur, metaOf(e))
+				return nil
+			},
+			Contents: func(*nar.Entry) io.Writer { return &w.h },
+		}
 	}
-	err := d.DumpAt(io.Discard, j.dir.fd, j.name, j.full)
+	w.cur, w.seenMeta = j, false
+	err := w.dumper.DumpAt(io.Discard, j.dir.fd, j.name, j.full)
+	seenMeta := w.seenMeta
+	w.cur = nil
 	w.h.flush()
 	if err != nil {
 		var ute *nar.UnsupportedTypeError
@@ -408,6 +463,16 @@ func (w *fileWorker) hash(j *fileJob) uint64 {
 
 // measure asks for the file's fs-verity digest instead of reading it.
 func (w *fileWorker) measure(j *fileJob) {
+	if !j.haveStat {
+		if err := nar.LstatAt(j.dir.fd, j.name, &j.st); err != nil {
+			if err == unix.ENOENT {
+				w.add(j, Problem{Kind: KindMissing, Expected: j.node.Type.String(), Actual: "nothing"})
+			} else {
+				w.add(j, Problem{Kind: KindUnreadable, Detail: "lstat " + j.full + ": " + err.Error()})
+			}
+			return
+		}
+	}
 	fd, fst, err := openListed(j.dir.fd, j.name, j.full, &j.st, 0)
 	if err != nil {
 		w.add(j, Problem{Kind: KindUnreadable, Detail: errText(err)})
@@ -447,12 +512,19 @@ func openListed(dirfd int, name, full string, st *unix.Stat_t, flags int) (int, 
 	return fd, fst, nil
 }
 
-// listDir returns a directory's names, sorted byte-wise (NAR order).
-func listDir(fd int) ([]string, error) {
-	buf := make([]byte, 32<<10)
-	var names []string
+// dirEntry is one name of a directory listing, with the type the
+// directory gives it (DT_UNKNOWN when the filesystem does not say).
+type dirEntry struct {
+	name string
+	typ  uint8
+}
+
+// listDir returns a directory's entries, sorted byte-wise by name (NAR
+// order), reading getdents64 records into buf.
+func listDir(fd int, buf []byte) ([]dirEntry, error) {
+	var out []dirEntry
 	for {
-		n, err := unix.ReadDirent(fd, buf)
+		n, err := unix.Getdents(fd, buf)
 		if err == unix.EINTR {
 			continue
 		}
@@ -462,8 +534,27 @@ func listDir(fd int) ([]string, error) {
 		if n <= 0 {
 			break
 		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+		// struct linux_dirent64: d_ino u64, d_off s64, d_reclen u16,
+		// d_type u8, d_name NUL-terminated.
+		for off := 0; off < n; {
+			const nameOff = 19
+			if off+nameOff > n {
+				return nil, errors.New("malformed directory entry")
+			}
+			reclen := int(binary.NativeEndian.Uint16(buf[off+16:]))
+			if reclen < nameOff || off+reclen > n {
+				return nil, errors.New("malformed directory entry")
+			}
+			name := buf[off+nameOff : off+reclen]
+			if i := bytes.IndexByte(name, 0); i >= 0 {
+				name = name[:i]
+			}
+			if s := string(name); s != "." && s != ".." {
+				out = append(out, dirEntry{name: s, typ: buf[off+18]})
+			}
+			off += reclen
+		}
 	}
-	sort.Strings(names)
-	return names, nil
+	sort.Slice(out, func(a, b int) bool { return out[a].name < out[b].name })
+	return out, nil
 }

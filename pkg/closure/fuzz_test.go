@@ -143,12 +143,20 @@ func TestFuzzSeeds(t *testing.T) {
 }
 
 // FuzzReadManifestV2 reads a version 2 manifest as check and boot do. One
-// spelling per manifest: whatever reads is written back byte for byte.
+// spelling per manifest: whatever reads is written back byte for byte. The
+// first-line sniffing that picks the reader must agree.
 func FuzzReadManifestV2(f *testing.F) {
 	fuzzbound.Fuzz(f, 8, func(t *testing.T, data []byte) {
+		version, verr := ManifestFileVersion(bytes.NewReader(data))
 		h, paths, err := ReadManifestV2(bytes.NewReader(data))
 		if err != nil {
+			if ValidateManifest(data) == nil && version == ManifestVersion2 {
+				t.Fatalf("ValidateManifest accepts a version 2 manifest the reader refuses: %v", err)
+			}
 			return
+		}
+		if verr != nil || version != ManifestVersion2 {
+			t.Fatalf("the reader accepts a manifest whose first line says version %d (%v)", version, verr)
 		}
 		blocks := make([]V2Block, 0, len(paths))
 		for i := range paths {
