@@ -200,6 +200,21 @@ func ioctl(fd int, req uintptr, arg unsafe.Pointer) error {
 	}
 }
 
+// sentinels are the errnos callers branch on, by meaning.
+var sentinels = map[syscall.Errno]error{
+	unix.EOPNOTSUPP: ErrUnsupported,
+	unix.ENOTTY:     ErrUnsupported,
+	unix.ENODATA:    ErrNotEnabled,
+	unix.EEXIST:     ErrAlreadyEnabled,
+	unix.ETXTBSY:    ErrOpenForWriting,
+	unix.EROFS:      ErrReadOnlyFS,
+	unix.EBUSY:      ErrBusy,
+	unix.EFBIG:      ErrFileTooLarge,
+	unix.ENOPKG:     ErrHashUnavailable,
+	unix.EISDIR:     ErrNotRegular,
+	unix.EOVERFLOW:  ErrAlgorithm,
+}
+
 // classify maps the kernel's errno to this package's sentinels, keeping the
 // errno reachable.
 func classify(op string, err error) error {
@@ -210,29 +225,8 @@ func classify(op string, err error) error {
 	if !errors.As(err, &errno) {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	var sentinel error
-	switch errno {
-	case unix.EOPNOTSUPP, unix.ENOTTY:
-		sentinel = ErrUnsupported
-	case unix.ENODATA:
-		sentinel = ErrNotEnabled
-	case unix.EEXIST:
-		sentinel = ErrAlreadyEnabled
-	case unix.ETXTBSY:
-		sentinel = ErrOpenForWriting
-	case unix.EROFS:
-		sentinel = ErrReadOnlyFS
-	case unix.EBUSY:
-		sentinel = ErrBusy
-	case unix.EFBIG:
-		sentinel = ErrFileTooLarge
-	case unix.ENOPKG:
-		sentinel = ErrHashUnavailable
-	case unix.EISDIR:
-		sentinel = ErrNotRegular
-	case unix.EOVERFLOW:
-		sentinel = ErrAlgorithm
-	default:
+	sentinel, ok := sentinels[errno]
+	if !ok {
 		return fmt.Errorf("%s: %w", op, errno)
 	}
 	return fmt.Errorf("%w (%s: %w)", sentinel, op, errno)
