@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/progress"
+	"github.com/nix-boot-security/nix-boot-security/pkg/storeverity"
 )
 
 func checkCommand() cli.Command {
@@ -36,14 +36,18 @@ parsed or the store is read.
 
 A version 2 manifest (manifest --format v2) is checked file by file on all
 cores, and a difference names the file inside the store path: missing,
-extra-entry, type, executable, size, content-hash, symlink-target.`
+extra-entry, type, executable, size, content-hash, symlink-target.
+
+With --fsverity (version 2 manifests), no file contents are read: each
+regular file's fs-verity digest, which the kernel reports in constant time
+and checks every later read against, must equal the manifest's (problem
+fs-verity). A file without fs-verity fails, unless --hash-unenabled is given:
+then it is hashed in full and listed. On a filesystem without fs-verity every
+file lacks it, so the check fails at once (exit 1) without --hash-unenabled.`
 
 func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "check", "--manifest PATH [options]", checkHelp)
-	manifestPath := fs.String("manifest", "", "the manifest `PATH` to check against (required)")
-	digest := fs.String("digest", "", "expected sha256 `DIGEST` of the manifest file (sha256:<hex>, SRI or hex)")
-	root := fs.String("root", "/", "the directory `DIR` the store is under (e.g. /sysroot in an initrd)")
-	jobs := fs.Int("jobs", 0, "`N` parallel workers (default: one per CPU)")
+	sf := addStoreFlags(fs, "the manifest `PATH` to check against (required)", "the directory `DIR` the store is under (e.g. /sysroot in an initrd)")
 	showProgress := fs.Bool("progress", false, "show bytes and paths done, rate and time left on standard error")
 	asJSON := fs.Bool("json", false, "print a machine-readable report on standard output")
 	noMode := fs.Bool("no-check-mode", false, "do not check permissions (0444/0555 files, 0555 directories)")
@@ -52,18 +56,18 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	noOwner := fs.Bool("no-check-owner", false, "do not check owners and groups")
 	noXattrs := fs.Bool("no-check-xattrs", false, "do not check for extended attributes")
 	owner := fs.String("owner", "0:0", "`OWNER` of every store entry: UID:GID, USER:GROUP or USER (single-user stores)")
+	useVerity := fs.Bool("fsverity", false, "check each regular file by its fs-verity digest (FS_IOC_MEASURE_VERITY) instead of reading it; needs a version 2 manifest")
+	hashUnenabled := fs.Bool("hash-unenabled", false, "with --fsverity: hash a file without fs-verity in full instead of failing it, and list it")
 	allowXattrs := fs.String("allow-xattrs", strings.Join(closure.DefaultAllowedXattrs, ","), "`NAMES` of extended attributes allowed, comma-separated ('' for none)")
 	if err := cli.Parse(fs, args); err != nil {
 		return err
 	}
-	if *manifestPath == "" {
-		return cli.Usagef("--manifest is required")
+	want, err := sf.parsed(fs)
+	if err != nil {
+		return err
 	}
-	if fs.NArg() > 0 {
-		return cli.Usagef("unexpected arguments %q", fs.Args())
-	}
-	if *jobs < 0 {
-		return cli.Usagef("--jobs must be positive")
+	if *hashUnenabled && !*useVerity {
+		return cli.Usagef("--hash-unenabled goes with --fsverity")
 	}
 	expectedOwner, err := closure.ParseOwner(*owner)
 	if err != nil {
@@ -73,16 +77,8 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	if *allowXattrs != "" {
 		allowed = strings.Split(*allowXattrs, ",")
 	}
-	var want *closure.ManifestDigest
-	if *digest != "" {
-		d, err := closure.ParseDigest(*digest)
-		if err != nil {
-			return cli.Usage(err)
-		}
-		want = &d
-	}
 	opts := closure.FileCheckOptions{CheckOptions: closure.CheckOptions{
-		Root: *root, Jobs: *jobs, Counters: &closure.Counters{},
+		Root: *sf.root, Jobs: *sf.jobs, Counters: &closure.Counters{},
 		Metadata: closure.MetadataChecks{
 			SkipMode: *noMode, SkipSpecialBits: *noSpecial, SkipMtime: *noMtime, SkipOwner: *noOwner, SkipXattrs: *noXattrs,
 			Owner: expectedOwner, AllowXattrs: allowed,
@@ -96,32 +92,44 @@ func runCheck(ctx context.Context, env cli.Env, args []string) error {
 			if h.Version == closure.ManifestVersion2 {
 				total = h.FileBytes // a version 2 check reads file contents, not NARs
 			}
+			if *useVerity {
+				total = 0 // no contents are read: the paths count
+			}
 			meter = progress.Start(env.Stderr, h.Paths, total, func() (uint64, uint64) { return c.Paths.Load(), c.Bytes.Load() })
 		}
 	}
-	rep, manifestDigest, err := closure.CheckManifestFile(ctx, *manifestPath, want, opts)
+	var rep *closure.Report
+	var manifestDigest closure.ManifestDigest
+	var hashed []string
+	if *useVerity {
+		var res *storeverity.CheckResult
+		if res, err = storeverity.CheckFile(ctx, *sf.manifest, want, storeverity.CheckOptions{FileCheckOptions: opts, HashUnenabled: *hashUnenabled}); err == nil {
+			rep, manifestDigest, hashed = res.Report, res.Digest, res.Hashed
+		}
+	} else {
+		rep, manifestDigest, err = closure.CheckManifestFile(ctx, *sf.manifest, want, opts)
+	}
 	if meter != nil {
 		meter.Stop()
 	}
 	if err != nil {
-		switch {
-		case errors.Is(err, closure.ErrDigestMismatch), errors.Is(err, closure.ErrManifestChanged):
-			return cli.Failedf("%w: refusing to use it", err)
-		case errors.Is(err, closure.ErrSymlinkAboveStore):
-			return cli.Failedf("verification failed: %w", err)
-		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
-			return err
-		}
-		return cli.Usage(err)
+		return storeRunError(err, *useVerity)
 	}
 	if *asJSON {
-		if err := writeJSONReport(env.Stdout, *manifestPath, manifestDigest, rep); err != nil {
+		if err := writeJSONReport(env.Stdout, *sf.manifest, manifestDigest, rep); err != nil {
 			return err
 		}
 	} else {
 		for _, p := range rep.Problems {
 			fmt.Fprintln(env.Stdout, p)
 		}
+	}
+	notes := env.Stdout
+	if *asJSON {
+		notes = env.Stderr
+	}
+	for _, h := range hashed {
+		fmt.Fprintf(notes, "hashed in full, no fs-verity: %s\n", h)
 	}
 	if !rep.OK() {
 		return cli.Failedf("verification failed: %s", rep.Summary())

@@ -20,6 +20,7 @@ func tool() *cli.Tool {
 			checkCommand(),
 			imageCommand(),
 			bootCommand(),
+			fsverityCommand(),
 		},
 	}
 }

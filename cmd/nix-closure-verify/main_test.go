@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
+	"github.com/nix-boot-security/nix-boot-security/pkg/fsverity"
 	"github.com/rogpeppe/go-internal/testscript"
 	"golang.org/x/sys/unix"
 )
@@ -71,12 +73,36 @@ func TestScripts(t *testing.T) {
 		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"deepdir": deepDir},
 		Condition: func(cond string) (bool, error) {
-			if cond == "root" {
+			switch cond {
+			case "root":
 				return os.Geteuid() == 0, nil
+			case "fsverity":
+				return hasFSVerity()
 			}
 			return false, fmt.Errorf("unknown condition %q", cond)
 		},
 	})
+}
+
+// hasFSVerity says whether the filesystem of the temporary directory (where
+// scripts run) can enable fs-verity.
+func hasFSVerity() (bool, error) {
+	dir, err := os.MkdirTemp("", "fsverity-probe-")
+	if err != nil {
+		return false, err
+	}
+	defer os.RemoveAll(dir)
+	f, err := os.Create(filepath.Join(dir, "probe"))
+	if err != nil {
+		return false, err
+	}
+	f.Close()
+	if f, err = os.Open(f.Name()); err != nil {
+		return false, err
+	}
+	defer f.Close()
+	err = fsverity.Enable(f)
+	return !errors.Is(err, fsverity.ErrUnsupported), nil
 }
 
 // deepDir makes DIR/d…d/d…d/… LEVELS deep with 250-byte names, deeper than

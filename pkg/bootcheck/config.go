@@ -60,6 +60,7 @@ var (
 // Config is what the check does at boot.
 type Config struct {
 	Store      bool // check the store against the manifest
+	FSVerity   bool // check each file's fs-verity digest instead of reading it
 	Manifest   string
 	Digest     *closure.ManifestDigest
 	Root       string
@@ -77,7 +78,7 @@ type Config struct {
 // the value the signed settings leave in place.
 var defaults = map[string]string{
 	"manifest": DefaultManifest, "root": DefaultRoot, "store": "on", "name": DefaultName,
-	"hash-offset": "0", "on-failure": string(ActionHalt),
+	"hash-offset": "0", "on-failure": string(ActionHalt), "fsverity": "off",
 }
 
 // setters parse one key's value into a Config. Every key we know is here.
@@ -104,17 +105,8 @@ var setters = map[string]func(c *Config, v string) error{
 		c.Root = v
 		return nil
 	},
-	"store": func(c *Config, v string) error {
-		switch v {
-		case "on":
-			c.Store = true
-		case "off":
-			c.Store = false
-		default:
-			return fmt.Errorf("%w: expected on or off", ErrBadValue)
-		}
-		return nil
-	},
+	"store":       func(c *Config, v string) error { return onOff(&c.Store, v) },
+	"fsverity":    func(c *Config, v string) error { return onOff(&c.FSVerity, v) },
 	"image":       func(c *Config, v string) error { return nonEmpty(&c.Image, v) },
 	"hash-device": func(c *Config, v string) error { return nonEmpty(&c.HashDevice, v) },
 	"hash-offset": func(c *Config, v string) error {
@@ -156,6 +148,19 @@ var setters = map[string]func(c *Config, v string) error{
 		c.Jobs = n
 		return nil
 	},
+}
+
+// onOff sets a switch from "on" or "off".
+func onOff(dst *bool, v string) error {
+	switch v {
+	case "on":
+		*dst = true
+	case "off":
+		*dst = false
+	default:
+		return fmt.Errorf("%w: expected on or off", ErrBadValue)
+	}
+	return nil
 }
 
 // nonEmpty sets a device path, which may not be empty.
@@ -205,11 +210,20 @@ func (v Values) Config() (Config, error) {
 			return c, fmt.Errorf("%s.%s=%q: %w", Prefix, k, v[k], err)
 		}
 	}
+	return c, c.consistent(v["hash-offset"] != "")
+}
+
+// consistent refuses settings that ask for something that cannot be done
+// as asked: an image without its root hash, image parameters without an
+// image, fs-verity digests without a store check to compare them in.
+func (c Config) consistent(hashOffset bool) error {
 	switch {
+	case c.FSVerity && !c.Store:
+		return fmt.Errorf("%w: %s.fsverity=on without the store check (%s.store=off)", ErrInconsistent, Prefix, Prefix)
 	case c.Image != "" && c.RootHash == nil:
-		return c, fmt.Errorf("%w: %s.image is set but %s.root-hash is not", ErrInconsistent, Prefix, Prefix)
-	case c.Image == "" && (c.RootHash != nil || c.HashDevice != "" || v["hash-offset"] != ""):
-		return c, fmt.Errorf("%w: %s.root-hash, hash-device or hash-offset given without %s.image", ErrInconsistent, Prefix, Prefix)
+		return fmt.Errorf("%w: %s.image is set but %s.root-hash is not", ErrInconsistent, Prefix, Prefix)
+	case c.Image == "" && (c.RootHash != nil || c.HashDevice != "" || hashOffset):
+		return fmt.Errorf("%w: %s.root-hash, hash-device or hash-offset given without %s.image", ErrInconsistent, Prefix, Prefix)
 	}
-	return c, nil
+	return nil
 }

@@ -82,6 +82,8 @@ func TestValuesConfigErrors(t *testing.T) {
 		{Values{"jobs": "0"}, ErrBadValue},
 		{Values{"jobs": "99999999999999999999"}, ErrBadValue},
 		{Values{"store": "maybe"}, ErrBadValue},
+		{Values{"fsverity": "yes"}, ErrBadValue},
+		{Values{"fsverity": "on", "store": "off"}, ErrInconsistent},
 		{Values{"name": "a/b"}, ErrBadValue},
 		{Values{"root": "sysroot"}, ErrBadValue},
 		{Values{"manifest": "etc/m"}, ErrBadValue},

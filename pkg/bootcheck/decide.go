@@ -19,11 +19,11 @@ var (
 // check skipped, every setting the command line made stricter).
 //
 // With settings, they are authoritative: a command line word may repeat
-// them, make on-failure stricter (towards halt) or turn store on; any other
-// difference is refused. Without settings, the command line is all there
-// is, and it must say something: no parameter at all is refused, as is a
-// store check without a digest. Only store=off with no image boots without
-// a check, saying so.
+// them, make on-failure stricter (towards halt), turn store on or turn
+// fsverity on; any other difference is refused. Without settings, the
+// command line is all there is, and it must say something: no parameter at
+// all is refused, as is a store check without a digest. Only store=off with
+// no image boots without a check, saying so.
 //
 // On error the returned Config's OnFailure is the strictest action known
 // (from the settings and every valid on-failure word), halt when none is.
@@ -90,7 +90,10 @@ func merge(settings Values, cmdline string) (c Config, notes []string, err error
 		case k == "store" && got == "on":
 			c.Store = true
 			notes = append(notes, fmt.Sprintf("%s: store=on from the kernel command line (the signed settings say off)", Prefix))
-		case k == "on-failure" || k == "store":
+		case k == "fsverity" && got == "on":
+			c.FSVerity = true
+			notes = append(notes, fmt.Sprintf("%s: fsverity=on from the kernel command line (the signed settings do not ask for it)", Prefix))
+		case k == "on-failure" || k == "store" || k == "fsverity":
 			return c, notes, fmt.Errorf("%s.%s=%q: %w (signed: %q)", Prefix, k, got, ErrWeaker, want)
 		case has:
 			return c, notes, fmt.Errorf("%s.%s=%q on the kernel command line: %w (%q)", Prefix, k, got, ErrNotSigned, want)
@@ -98,5 +101,7 @@ func merge(settings Values, cmdline string) (c Config, notes []string, err error
 			return c, notes, fmt.Errorf("%s.%s=%q on the kernel command line: %w (not set there)", Prefix, k, got, ErrNotSigned)
 		}
 	}
-	return c, notes, nil
+	// A stricter word can still ask for what the settings cannot do
+	// (fsverity=on where they say store=off): that is not a pass either.
+	return c, notes, c.consistent(false)
 }
