@@ -1,16 +1,19 @@
 package sbkeys
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
 // Role names one key of the set, spelt as the variable it belongs to and
@@ -40,6 +43,23 @@ type Pair struct {
 type KeySet struct {
 	Owner       efivar.GUID
 	PK, KEK, DB Pair
+	// open are the keys opened through references (token sessions, TPM
+	// connections), released by Close.
+	open []signer.Signer
+}
+
+// Close releases the keys Load opened on tokens and TPMs; signing with
+// them afterwards fails. Keys read from files need no closing, and a set
+// without references closes to nothing.
+func (s *KeySet) Close() error {
+	var errs []error
+	for _, k := range s.open {
+		if err := k.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("closing %s: %w", k.Description(), err))
+		}
+	}
+	s.open = nil
+	return errors.Join(errs...)
 }
 
 // Pair returns the key of role r.
@@ -70,17 +90,22 @@ func GUIDPath(dir string) string { return filepath.Join(dir, "GUID") }
 // maxGUIDFile bounds what is read of the GUID file.
 const maxGUIDFile = 4096
 
-// Load reads the key set in dir. warnings are findings the caller should
-// print (a key others can read).
-func Load(dir string) (set *KeySet, warnings []string, err error) {
+// Load reads the key set in dir: each role's key from its NAME.key file
+// or, when it has a NAME.ref file instead, from the token or TPM that
+// reference names, opened through pkg/signer with opts. The caller
+// closes the set. warnings are findings the caller should print (a key
+// or PIN file others can read).
+func Load(ctx context.Context, dir string, opts signer.Options) (*KeySet, []string, error) {
 	owner, err := LoadOwner(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	set = &KeySet{Owner: owner}
+	set := &KeySet{Owner: owner}
+	var warnings []string
 	for _, r := range Roles {
-		p, w, err := loadPair(dir, r)
+		p, w, err := loadPair(ctx, set, dir, r, opts)
 		if err != nil {
+			set.Close()
 			return nil, nil, err
 		}
 		warnings = append(warnings, w...)
@@ -129,17 +154,35 @@ func LoadOwner(dir string) (efivar.GUID, error) {
 	return g, nil
 }
 
-func loadPair(dir string, r Role) (Pair, []string, error) {
-	key, warnings, err := keys.LoadPrivateKey(KeyPath(dir, r))
-	if err != nil {
-		return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
-	}
+// loadPair reads role r's certificate and opens its key, recording a key
+// opened through a reference in set so that set.Close releases it.
+func loadPair(ctx context.Context, set *KeySet, dir string, r Role, opts signer.Options) (Pair, []string, error) {
 	cert, err := loadCert(dir, r)
 	if err != nil {
 		return Pair{}, nil, err
 	}
+	ref, isRef, err := readRef(dir, r)
+	if err != nil {
+		return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
+	}
+	var key crypto.Signer
+	var warnings []string
+	where := KeyPath(dir, r)
+	if isRef {
+		if _, err := os.Lstat(where); !errors.Is(err, fs.ErrNotExist) {
+			return Pair{}, nil, fmt.Errorf("%s: both %s and %s exist; keep the one that holds the key", r, where, RefPath(dir, r))
+		}
+		k, err := signer.Open(ctx, ref, opts)
+		if err != nil {
+			return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
+		}
+		set.open = append(set.open, k)
+		key, warnings, where = k, k.Warnings(), k.Description()
+	} else if key, warnings, err = keys.LoadPrivateKey(where); err != nil {
+		return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
+	}
 	if !keys.MatchesPublic(key, cert.PublicKey) {
-		return Pair{}, nil, fmt.Errorf("%s: %s does not hold the key of %s", r, CertPath(dir, r), KeyPath(dir, r))
+		return Pair{}, nil, fmt.Errorf("%s: %s does not hold the key of %s", r, CertPath(dir, r), where)
 	}
 	return Pair{Key: key, Cert: cert}, warnings, nil
 }
