@@ -64,10 +64,9 @@ func addPlanFlags(fs *pflag.FlagSet) planFlags {
 }
 
 // plan loads the key set (with its private keys when sign is set: files,
-// or tokens and TPMs through keys/ROLE/ROLE.ref, closed once the writes
-// are signed) and plans the writes, printing the Microsoft warning when
-// they are left out.
-func (p planFlags) plan(ctx context.Context, stderr io.Writer, sign bool) (_ *sbkeys.KeySet, _ []enroll.Write, err error) {
+// or tokens and TPMs through keys/ROLE/ROLE.ref) and plans the writes,
+// printing the Microsoft warning when they are left out.
+func (p planFlags) plan(ctx context.Context, stderr io.Writer, sign bool) (*sbkeys.KeySet, []enroll.Write, error) {
 	var ts time.Time
 	if *p.at != "" {
 		t, err := time.Parse(time.RFC3339, *p.at)
@@ -77,17 +76,13 @@ func (p planFlags) plan(ctx context.Context, stderr io.Writer, sign bool) (_ *sb
 		ts = t
 	}
 	var set *sbkeys.KeySet
+	var err error
 	if sign {
 		var warnings []string
 		set, warnings, err = sbkeys.Load(ctx, *p.dir, signer.Options{})
 		if err != nil {
 			return nil, nil, keyError(err)
 		}
-		defer func() {
-			if cerr := set.Close(); cerr != nil && err == nil {
-				err = cli.Usage(cerr)
-			}
-		}()
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "%s: warning: %s\n", toolName, w)
 		}
@@ -119,7 +114,7 @@ func (p planFlags) plan(ctx context.Context, stderr io.Writer, sign bool) (_ *sb
 	}
 	if sign {
 		if err := enroll.Sign(writes, set); err != nil {
-			return nil, nil, cli.Usage(err)
+			return nil, nil, keyError(err)
 		}
 	}
 	return set, writes, nil

@@ -9,9 +9,10 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/cli"
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/pkg/sbkeys"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
-func runKeysCreate(ctx context.Context, env cli.Env, args []string) (retErr error) {
+func runKeysCreate(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "keys create", "[--dir DIR] [--bits 2048|4096] [--name NAME] [--owner GUID] [--pk-key REF] [--kek-key REF] [--db-key REF]",
 		`Create a Secure Boot key set: RSA keys and self-signed certificates for the
 Platform Key (PK), the Key Exchange Key (KEK) and the signature database (db),
@@ -62,18 +63,17 @@ written.
 		}
 		// Checked before the key is opened: a reference that cannot be
 		// recorded should not cost a PIN prompt or a TPM load.
+		flag := "--" + strings.ToLower(string(r)) + "-key"
 		if err := sbkeys.CheckRef(ref); err != nil {
-			return cli.Usagef("--%s-key: %w", strings.ToLower(string(r)), err)
+			return cli.Usagef("%s: %w", flag, err)
 		}
-		k, err := openKey(ctx, env.Stderr, ref)
+		k, err := sbkeys.OpenRef(ctx, ref, signer.Options{})
 		if err != nil {
-			return err
+			return keyError(fmt.Errorf("%s: %w", flag, err))
 		}
-		defer func() {
-			if cerr := k.Close(); cerr != nil && retErr == nil {
-				retErr = cli.Usage(cerr)
-			}
-		}()
+		for _, w := range k.Warnings() {
+			fmt.Fprintf(env.Stderr, "%s: warning: %s\n", toolName, w)
+		}
 		if opts.Existing == nil {
 			opts.Existing = map[sbkeys.Role]sbkeys.ExistingKey{}
 		}

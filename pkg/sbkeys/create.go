@@ -38,8 +38,8 @@ type CreateOptions struct {
 	Validity time.Duration
 	// Rand is the source of randomness (crypto/rand when nil).
 	Rand io.Reader
-	// Existing are keys already on a token or in a TPM, by role, opened
-	// by the caller (who closes them): their certificates are signed
+	// Existing are keys already on a token or in a TPM, by role (a
+	// RefKey, or any signer the caller keeps open): their certificates are signed
 	// through them and their references written to NAME.ref in place of
 	// NAME.key. The other roles get new key files of Bits bits.
 	Existing map[Role]ExistingKey

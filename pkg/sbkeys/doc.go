@@ -16,7 +16,9 @@
 //
 //	DIR/keys/PK/PK.ref       pkcs11:token=sb;object=PK?module-path=...&pin-source=file:/run/pin
 //
-// Load opens such keys through pkg/signer; the caller closes the set.
+// Load opens such keys through pkg/signer (RefKey: once to check them,
+// then for each signature, closed right after, as a swtpm serves one
+// connection at a time).
 // Sets without .ref files (sbctl's, lanzaboote's) load as they always did.
 //
 // Keys are RSA (2048 or 4096 bits): edk2, and so OVMF, refuses any other

@@ -2,10 +2,14 @@ package sbkeys
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"os"
 	"path/filepath"
@@ -80,7 +84,7 @@ func TestCreateExisting(t *testing.T) {
 		}
 	}
 	// Loading opens the reference: here it names no TPM, which fails
-	// with the role named, and closes what it had opened.
+	// with the role named.
 	if _, _, err := Load(context.Background(), dir, signer.Options{}); err == nil || !strings.HasPrefix(err.Error(), "PK: ") {
 		t.Errorf("Load with an unreachable TPM: %v", err)
 	}
@@ -143,5 +147,49 @@ func TestLoadBothKeyAndRef(t *testing.T) {
 	os.WriteFile(RefPath(dir, DB), []byte("db.key\n"), 0o644)
 	if _, _, err := Load(context.Background(), dir, signer.Options{}); err == nil || !strings.Contains(err.Error(), "db.ref") {
 		t.Errorf("got %v", err)
+	}
+}
+
+// TestRefKey: a RefKey opens its key for each signature and refuses to
+// sign when the reference no longer names the key it read first. A key
+// file stands in for the token here (pkg/signer opens both the same way);
+// the testscripts use SoftHSM2 and swtpm.
+func TestRefKey(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "k.pem")
+	writeKey := func() *rsa.PrivateKey {
+		k, err := rsa.GenerateKey(rand.Reader, 2048)
+		if err != nil {
+			t.Fatal(err)
+		}
+		der, _ := x509.MarshalPKCS8PrivateKey(k)
+		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	first := writeKey()
+	k, err := OpenRef(context.Background(), path, signer.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !first.PublicKey.Equal(k.Public()) || k.Description() != path {
+		t.Fatalf("public key or description wrong: %q", k.Description())
+	}
+	digest := sha256.Sum256([]byte("payload"))
+	sig, err := k.Sign(rand.Reader, digest[:], crypto.SHA256)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rsa.VerifyPKCS1v15(&first.PublicKey, crypto.SHA256, digest[:], sig); err != nil {
+		t.Error(err)
+	}
+	writeKey()
+	if _, err := k.Sign(rand.Reader, digest[:], crypto.SHA256); err == nil || !strings.Contains(err.Error(), "key changed") {
+		t.Errorf("another key behind the reference: %v", err)
+	}
+	os.Remove(path)
+	if _, err := k.Sign(rand.Reader, digest[:], crypto.SHA256); err == nil {
+		t.Error("signed with the key gone")
 	}
 }

@@ -43,23 +43,6 @@ type Pair struct {
 type KeySet struct {
 	Owner       efivar.GUID
 	PK, KEK, DB Pair
-	// open are the keys opened through references (token sessions, TPM
-	// connections), released by Close.
-	open []signer.Signer
-}
-
-// Close releases the keys Load opened on tokens and TPMs; signing with
-// them afterwards fails. Keys read from files need no closing, and a set
-// without references closes to nothing.
-func (s *KeySet) Close() error {
-	var errs []error
-	for _, k := range s.open {
-		if err := k.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("closing %s: %w", k.Description(), err))
-		}
-	}
-	s.open = nil
-	return errors.Join(errs...)
 }
 
 // Pair returns the key of role r.
@@ -92,9 +75,10 @@ const maxGUIDFile = 4096
 
 // Load reads the key set in dir: each role's key from its NAME.key file
 // or, when it has a NAME.ref file instead, from the token or TPM that
-// reference names, opened through pkg/signer with opts. The caller
-// closes the set. warnings are findings the caller should print (a key
-// or PIN file others can read).
+// reference names, through pkg/signer with opts (a RefKey: opened here
+// to check it, then again for each signature, and closed each time).
+// warnings are findings the caller should print (a key or PIN file
+// others can read).
 func Load(ctx context.Context, dir string, opts signer.Options) (*KeySet, []string, error) {
 	owner, err := LoadOwner(dir)
 	if err != nil {
@@ -103,9 +87,8 @@ func Load(ctx context.Context, dir string, opts signer.Options) (*KeySet, []stri
 	set := &KeySet{Owner: owner}
 	var warnings []string
 	for _, r := range Roles {
-		p, w, err := loadPair(ctx, set, dir, r, opts)
+		p, w, err := loadPair(ctx, dir, r, opts)
 		if err != nil {
-			set.Close()
 			return nil, nil, err
 		}
 		warnings = append(warnings, w...)
@@ -154,9 +137,8 @@ func LoadOwner(dir string) (efivar.GUID, error) {
 	return g, nil
 }
 
-// loadPair reads role r's certificate and opens its key, recording a key
-// opened through a reference in set so that set.Close releases it.
-func loadPair(ctx context.Context, set *KeySet, dir string, r Role, opts signer.Options) (Pair, []string, error) {
+// loadPair reads role r's certificate and its key.
+func loadPair(ctx context.Context, dir string, r Role, opts signer.Options) (Pair, []string, error) {
 	cert, err := loadCert(dir, r)
 	if err != nil {
 		return Pair{}, nil, err
@@ -172,11 +154,10 @@ func loadPair(ctx context.Context, set *KeySet, dir string, r Role, opts signer.
 		if _, err := os.Lstat(where); !errors.Is(err, fs.ErrNotExist) {
 			return Pair{}, nil, fmt.Errorf("%s: both %s and %s exist; keep the one that holds the key", r, where, RefPath(dir, r))
 		}
-		k, err := signer.Open(ctx, ref, opts)
+		k, err := OpenRef(ctx, ref, opts)
 		if err != nil {
 			return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
 		}
-		set.open = append(set.open, k)
 		key, warnings, where = k, k.Warnings(), k.Description()
 	} else if key, warnings, err = keys.LoadPrivateKey(where); err != nil {
 		return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
