@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ovmfvars"
 	"github.com/nix-boot-security/nix-boot-security/pkg/sbkeys"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
 // keysCommand is the "keys" group: a machine owner's Secure Boot keys, an
@@ -53,7 +55,7 @@ type planFlags struct {
 
 func addPlanFlags(fs *pflag.FlagSet) planFlags {
 	return planFlags{
-		dir:           fs.String("dir", DefaultKeysDir, "key set `DIR` (sbctl layout: GUID, keys/{PK,KEK,db}/NAME.{key,pem})"),
+		dir:           fs.String("dir", DefaultKeysDir, "key set `DIR` (sbctl layout: GUID, keys/{PK,KEK,db}/NAME.{key,pem}; NAME.ref for a key on a token or in a TPM)"),
 		microsoft:     fs.Bool("microsoft", false, "add the Microsoft UEFI CAs to db and KEK"),
 		microsoftFrom: fs.String("microsoft-from", enroll.DefaultMicrosoftSource, "OVMF variable store `FILE` whose KEK and db hold the Microsoft CAs"),
 		at:            fs.String("time", "", "timestamp of the writes, RFC 3339 (default: now; later than any before for a key update)"),
@@ -61,10 +63,10 @@ func addPlanFlags(fs *pflag.FlagSet) planFlags {
 	}
 }
 
-// plan loads the key set (with its private keys when sign is set) and
-// plans the writes, printing the Microsoft warning when they are left
-// out.
-func (p planFlags) plan(stderr io.Writer, sign bool) (*sbkeys.KeySet, []enroll.Write, error) {
+// plan loads the key set (with its private keys when sign is set: files,
+// or tokens and TPMs through keys/ROLE/ROLE.ref) and plans the writes,
+// printing the Microsoft warning when they are left out.
+func (p planFlags) plan(ctx context.Context, stderr io.Writer, sign bool) (*sbkeys.KeySet, []enroll.Write, error) {
 	var ts time.Time
 	if *p.at != "" {
 		t, err := time.Parse(time.RFC3339, *p.at)
@@ -77,14 +79,14 @@ func (p planFlags) plan(stderr io.Writer, sign bool) (*sbkeys.KeySet, []enroll.W
 	var err error
 	if sign {
 		var warnings []string
-		set, warnings, err = sbkeys.Load(*p.dir)
+		set, warnings, err = sbkeys.Load(ctx, *p.dir, signer.Options{})
+		if err != nil {
+			return nil, nil, keyError(err)
+		}
 		for _, w := range warnings {
 			fmt.Fprintf(stderr, "%s: warning: %s\n", toolName, w)
 		}
-	} else {
-		set, err = sbkeys.LoadCertificates(*p.dir)
-	}
-	if err != nil {
+	} else if set, err = sbkeys.LoadCertificates(*p.dir); err != nil {
 		return nil, nil, cli.Usage(err)
 	}
 	opts := enroll.PlanOptions{Time: ts}
@@ -112,7 +114,7 @@ func (p planFlags) plan(stderr io.Writer, sign bool) (*sbkeys.KeySet, []enroll.W
 	}
 	if sign {
 		if err := enroll.Sign(writes, set); err != nil {
-			return nil, nil, cli.Usage(err)
+			return nil, nil, keyError(err)
 		}
 	}
 	return set, writes, nil

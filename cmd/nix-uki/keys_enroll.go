@@ -47,7 +47,7 @@ of an OVMF store that holds them (Debian's OVMF_VARS_4M.ms.fd by default).
 	}
 	// Offline and dry runs need no signature, so no private key.
 	sign := *ovmfVars == "" && !*dryRun
-	set, writes, err := pf.plan(env.Stderr, sign)
+	set, writes, err := pf.plan(ctx, env.Stderr, sign)
 	if err != nil {
 		return err
 	}

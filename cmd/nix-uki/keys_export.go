@@ -33,7 +33,7 @@ efitools' sign-efi-sig-list makes with the same keys and --time).`)
 	if *name == "" || strings.ContainsAny(*name, "/\\") || *name == "." || *name == ".." {
 		return cli.Usagef("keys export-auth: --name %q: want one path component", *name)
 	}
-	_, writes, err := pf.plan(env.Stderr, true)
+	_, writes, err := pf.plan(ctx, env.Stderr, true)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package sbkeys
 
 import (
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/atomicfile"
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
+	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
 )
 
 // CreateOptions say what Create makes.
@@ -36,6 +38,18 @@ type CreateOptions struct {
 	Validity time.Duration
 	// Rand is the source of randomness (crypto/rand when nil).
 	Rand io.Reader
+	// Existing are keys already on a token or in a TPM, by role (a
+	// RefKey, or any signer the caller keeps open): their certificates are signed
+	// through them and their references written to NAME.ref in place of
+	// NAME.key. The other roles get new key files of Bits bits.
+	Existing map[Role]ExistingKey
+}
+
+// ExistingKey is a key that stays where it is: Ref names it (pkg/signer)
+// and Key is it, open.
+type ExistingKey struct {
+	Ref string
+	Key crypto.Signer
 }
 
 var descriptions = map[Role]string{PK: "Platform Key", KEK: "Key Exchange Key", DB: "Database Key"}
@@ -62,6 +76,20 @@ func Create(dir string, o CreateOptions) (set *KeySet, err error) {
 	if o.Rand == nil {
 		o.Rand = rand.Reader
 	}
+	for r, e := range o.Existing {
+		if r != PK && r != KEK && r != DB {
+			return nil, fmt.Errorf("no role %q in a key set", r)
+		}
+		if e.Key == nil {
+			return nil, fmt.Errorf("%s: %s is not open", r, e.Ref)
+		}
+		if err := CheckRef(e.Ref); err != nil {
+			return nil, fmt.Errorf("%s: %w", r, err)
+		}
+		if err := checkRSA(e.Key.Public()); err != nil {
+			return nil, fmt.Errorf("%s: %s: %w", r, describe(e), err)
+		}
+	}
 	if err := refuseExisting(dir); err != nil {
 		return nil, err
 	}
@@ -80,7 +108,8 @@ func Create(dir string, o CreateOptions) (set *KeySet, err error) {
 		}
 	}()
 	for _, r := range Roles {
-		p, err := newPair(o, r)
+		existing, isRef := o.Existing[r]
+		p, err := newPair(o, r, existing.Key)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r, err)
 		}
@@ -88,16 +117,12 @@ func Create(dir string, o CreateOptions) (set *KeySet, err error) {
 		if err := os.MkdirAll(filepath.Dir(KeyPath(dir, r)), 0o700); err != nil {
 			return nil, err
 		}
-		der, err := x509.MarshalPKCS8PrivateKey(p.Key)
+		kf, err := keyFileFor(dir, r, p.Key, existing.Ref, isRef)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", r, err)
 		}
-		for _, f := range []struct {
-			path string
-			data []byte
-			mode fs.FileMode
-		}{
-			{KeyPath(dir, r), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600},
+		for _, f := range []keyFile{
+			kf,
 			{CertPath(dir, r), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: p.Cert.Raw}), 0o644},
 		} {
 			if err := atomicfile.WriteFile(f.path, f.data, f.mode); err != nil {
@@ -110,18 +135,80 @@ func Create(dir string, o CreateOptions) (set *KeySet, err error) {
 		return nil, err
 	}
 	written = append(written, GUIDPath(dir))
-	// Read back through the loader: it refuses a key that landed inside a
-	// Nix store (by any path: symlink, bind mount), and proves the files.
-	if _, _, err := Load(dir); err != nil {
+	if err := readBack(dir, set, o.Existing); err != nil {
 		return nil, fmt.Errorf("reading the new keys back: %w", err)
 	}
 	return set, nil
 }
 
+// describe names an existing key for messages: its Description when it
+// has one (pkg/signer's, which leaves out the PIN source and module).
+func describe(e ExistingKey) string {
+	if d, ok := e.Key.(interface{ Description() string }); ok {
+		return d.Description()
+	}
+	return e.Ref
+}
+
+// keyFile is a file of the layout and its mode.
+type keyFile struct {
+	path string
+	data []byte
+	mode fs.FileMode
+}
+
+// keyFileFor is where role r's key is recorded: its reference when it
+// stays on a token or in a TPM (no secret: the PIN is read from where
+// the reference says), else the key itself, PKCS#8.
+func keyFileFor(dir string, r Role, key crypto.Signer, ref string, isRef bool) (keyFile, error) {
+	if isRef {
+		return keyFile{RefPath(dir, r), []byte(ref + "\n"), 0o644}, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return keyFile{}, err
+	}
+	return keyFile{KeyPath(dir, r), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600}, nil
+}
+
+// readBack reads the new files as Load would, without opening the
+// tokens and TPMs again: key files go through the loader, which refuses
+// a key that landed inside a Nix store (by any path: symlink, bind
+// mount); references must read back as written.
+func readBack(dir string, set *KeySet, existing map[Role]ExistingKey) error {
+	certs, err := LoadCertificates(dir)
+	if err != nil {
+		return err
+	}
+	if certs.Owner != set.Owner {
+		return fmt.Errorf("owner GUID %s, want %s", certs.Owner, set.Owner)
+	}
+	for _, r := range Roles {
+		if e, ok := existing[r]; ok {
+			ref, found, err := readRef(dir, r)
+			if err != nil {
+				return fmt.Errorf("%s: %w", r, err)
+			}
+			if !found || ref != e.Ref {
+				return fmt.Errorf("%s: %s does not read back", r, RefPath(dir, r))
+			}
+			continue
+		}
+		key, _, err := keys.LoadPrivateKey(KeyPath(dir, r))
+		if err != nil {
+			return fmt.Errorf("%s: %w", r, err)
+		}
+		if !keys.MatchesPublic(key, certs.Pair(r).Cert.PublicKey) {
+			return fmt.Errorf("%s: %s does not hold the key of %s", r, CertPath(dir, r), KeyPath(dir, r))
+		}
+	}
+	return nil
+}
+
 func refuseExisting(dir string) error {
 	paths := []string{GUIDPath(dir)}
 	for _, r := range Roles {
-		paths = append(paths, KeyPath(dir, r), CertPath(dir, r))
+		paths = append(paths, KeyPath(dir, r), RefPath(dir, r), CertPath(dir, r))
 	}
 	for _, p := range paths {
 		if _, err := os.Lstat(p); err == nil {
@@ -133,13 +220,17 @@ func refuseExisting(dir string) error {
 	return nil
 }
 
-// newPair makes an RSA key and a self-signed certificate for it. The db
-// certificate allows code signing (the Authenticode signer checks for
-// it); none is a CA, as none issues certificates.
-func newPair(o CreateOptions, r Role) (Pair, error) {
-	key, err := rsa.GenerateKey(o.Rand, o.Bits)
-	if err != nil {
-		return Pair{}, err
+// newPair makes a self-signed certificate for key, or for a new RSA key
+// when key is nil. The db certificate allows code signing (the
+// Authenticode signer checks for it); none is a CA, as none issues
+// certificates.
+func newPair(o CreateOptions, r Role, key crypto.Signer) (Pair, error) {
+	if key == nil {
+		k, err := rsa.GenerateKey(o.Rand, o.Bits)
+		if err != nil {
+			return Pair{}, err
+		}
+		key = k
 	}
 	serial, err := rand.Int(o.Rand, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {

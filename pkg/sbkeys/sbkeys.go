@@ -1,16 +1,19 @@
 package sbkeys
 
 import (
+	"context"
 	"crypto"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/pkg/keys"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
 // Role names one key of the set, spelt as the variable it belongs to and
@@ -70,16 +73,21 @@ func GUIDPath(dir string) string { return filepath.Join(dir, "GUID") }
 // maxGUIDFile bounds what is read of the GUID file.
 const maxGUIDFile = 4096
 
-// Load reads the key set in dir. warnings are findings the caller should
-// print (a key others can read).
-func Load(dir string) (set *KeySet, warnings []string, err error) {
+// Load reads the key set in dir: each role's key from its NAME.key file
+// or, when it has a NAME.ref file instead, from the token or TPM that
+// reference names, through pkg/signer with opts (a RefKey: opened here
+// to check it, then again for each signature, and closed each time).
+// warnings are findings the caller should print (a key or PIN file
+// others can read).
+func Load(ctx context.Context, dir string, opts signer.Options) (*KeySet, []string, error) {
 	owner, err := LoadOwner(dir)
 	if err != nil {
 		return nil, nil, err
 	}
-	set = &KeySet{Owner: owner}
+	set := &KeySet{Owner: owner}
+	var warnings []string
 	for _, r := range Roles {
-		p, w, err := loadPair(dir, r)
+		p, w, err := loadPair(ctx, dir, r, opts)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -129,17 +137,33 @@ func LoadOwner(dir string) (efivar.GUID, error) {
 	return g, nil
 }
 
-func loadPair(dir string, r Role) (Pair, []string, error) {
-	key, warnings, err := keys.LoadPrivateKey(KeyPath(dir, r))
-	if err != nil {
-		return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
-	}
+// loadPair reads role r's certificate and its key.
+func loadPair(ctx context.Context, dir string, r Role, opts signer.Options) (Pair, []string, error) {
 	cert, err := loadCert(dir, r)
 	if err != nil {
 		return Pair{}, nil, err
 	}
+	ref, isRef, err := readRef(dir, r)
+	if err != nil {
+		return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
+	}
+	var key crypto.Signer
+	var warnings []string
+	where := KeyPath(dir, r)
+	if isRef {
+		if _, err := os.Lstat(where); !errors.Is(err, fs.ErrNotExist) {
+			return Pair{}, nil, fmt.Errorf("%s: both %s and %s exist; keep the one that holds the key", r, where, RefPath(dir, r))
+		}
+		k, err := OpenRef(ctx, ref, opts)
+		if err != nil {
+			return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
+		}
+		key, warnings, where = k, k.Warnings(), k.Description()
+	} else if key, warnings, err = keys.LoadPrivateKey(where); err != nil {
+		return Pair{}, nil, fmt.Errorf("%s: %w", r, err)
+	}
 	if !keys.MatchesPublic(key, cert.PublicKey) {
-		return Pair{}, nil, fmt.Errorf("%s: %s does not hold the key of %s", r, CertPath(dir, r), KeyPath(dir, r))
+		return Pair{}, nil, fmt.Errorf("%s: %s does not hold the key of %s", r, CertPath(dir, r), where)
 	}
 	return Pair{Key: key, Cert: cert}, warnings, nil
 }

@@ -2,6 +2,7 @@ package sbkeys
 
 import (
 	"bytes"
+	"context"
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
+	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
 func TestCreateLoad(t *testing.T) {
@@ -26,7 +28,7 @@ func TestCreateLoad(t *testing.T) {
 	if set.Owner != owner {
 		t.Errorf("owner %s", set.Owner)
 	}
-	got, warnings, err := Load(dir)
+	got, warnings, err := Load(context.Background(), dir, signer.Options{})
 	if err != nil || len(warnings) != 0 {
 		t.Fatalf("Load: %v %v", err, warnings)
 	}
@@ -93,21 +95,21 @@ func TestLoadRefusals(t *testing.T) {
 	if err := os.WriteFile(CertPath(mismatch, KEK), pk, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := Load(mismatch); err == nil || !strings.Contains(err.Error(), "does not hold the key") {
+	if _, _, err := Load(context.Background(), mismatch, signer.Options{}); err == nil || !strings.Contains(err.Error(), "does not hold the key") {
 		t.Errorf("mismatched KEK: %v", err)
 	}
 	badGUID := t.TempDir()
 	copyTree(t, dir, badGUID)
 	os.WriteFile(GUIDPath(badGUID), []byte("not-a-guid\n"), 0o644)
-	if _, _, err := Load(badGUID); err == nil {
+	if _, _, err := Load(context.Background(), badGUID, signer.Options{}); err == nil {
 		t.Error("bad GUID accepted")
 	}
 	// A hand-written GUID file with a newline is fine.
 	os.WriteFile(GUIDPath(badGUID), []byte("6e62732d-7465-7374-2d6f-776e65726b65\n"), 0o644)
-	if _, _, err := Load(badGUID); err != nil {
+	if _, _, err := Load(context.Background(), badGUID, signer.Options{}); err != nil {
 		t.Error(err)
 	}
-	if _, _, err := Load(t.TempDir()); err == nil {
+	if _, _, err := Load(context.Background(), t.TempDir(), signer.Options{}); err == nil {
 		t.Error("empty directory accepted")
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/softhsm"
 	"github.com/nix-boot-security/nix-boot-security/pkg/efivar"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ovmfvars"
 	"github.com/nix-boot-security/nix-boot-security/pkg/sbkeys"
@@ -29,12 +30,31 @@ const sdBoot = "/usr/lib/systemd/boot/efi/systemd-bootx64.efi"
 func TestKeysExportAuthSystemdBoot(t *testing.T) {
 	harness.NeedTools(t, stub, sdBoot, "go", initrd.DefaultBusybox)
 	harness.NeedVMTools(t, harness.FirmwareSetupMode)
+	exportAuthSystemdBoot(t)
+}
+
+// TestKeysExportAuthSystemdBootToken is the same with PK and KEK on a
+// PKCS#11 token (SoftHSM2): the firmware itself checks the KEK and db
+// writes signed through the token. db stays a file, which signs the UKI.
+func TestKeysExportAuthSystemdBootToken(t *testing.T) {
+	harness.NeedTools(t, stub, sdBoot, "go", initrd.DefaultBusybox)
+	harness.NeedVMTools(t, harness.FirmwareSetupMode)
+	tok := softhsm.New(t, "sb", "1234")
+	tok.GenerateKey(t, "rsa:2048", "PK", "01")
+	tok.GenerateKey(t, "rsa:2048", "KEK", "02")
+	exportAuthSystemdBoot(t, "--pk-key", tok.URI("PK"), "--kek-key", tok.URI("KEK"))
+}
+
+// exportAuthSystemdBoot creates a key set (keys create with createArgs),
+// lets systemd-boot enroll its export-auth files, and boots a UKI signed
+// with its db key under Secure Boot.
+func exportAuthSystemdBoot(t *testing.T, createArgs ...string) {
 	host := nixUKI(t)
 	dir := t.TempDir()
 	ctx := context.Background()
 
 	sb := filepath.Join(dir, "sb")
-	runTool(t, host, "keys", "create", "--dir", sb, "--bits", "2048", "--name", "nbs sd-boot test")
+	runTool(t, host, append([]string{"keys", "create", "--dir", sb, "--bits", "2048", "--name", "nbs sd-boot test"}, createArgs...)...)
 	esp := filepath.Join(dir, "esp")
 	runTool(t, host, "keys", "export-auth", "--dir", sb, "--esp", esp, "--name", "auto")
 	boot := filepath.Join(esp, "EFI", "BOOT")
