@@ -28,7 +28,8 @@ writes it); a flag wins over the file.
 Exit status: 0 installed (generations that did not fit or could not be read
 are listed); 1 the install failed (not enough space for the default entry:
 nothing was changed; a write failed: the ESP still boots); 2 bad settings,
-keys, generations or partitions (nothing was changed).`
+keys, generations or partitions, or --closure-fsverity on a store whose
+filesystem lacks fs-verity or is read-only (nothing was changed).`
 
 func runInstall(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "install", "[options] [TOPLEVEL]", installHelp)
