@@ -43,6 +43,7 @@ type contractConfig struct {
 		OnFailure    string `json:"onFailure"`
 		Jobs         int    `json:"jobs"`
 		ManifestFrom string `json:"manifestFrom"`
+		FSVerity     bool   `json:"fsverity"`
 	} `json:"closureCheck"`
 	MeasuredBoot *struct {
 		PcrPrivateKey string   `json:"pcrPrivateKey"`
@@ -128,6 +129,9 @@ func TestInstallConfigLoad(t *testing.T) {
 	if m.OnFailure != "shell" || m.PCRKey != "/var/lib/nix-boot-security/keys/pcr.key" || m.PCRPublicKey != "/etc/nix-boot-security/pcr.pub.pem" ||
 		!reflect.DeepEqual(m.PCRBanks, []string{"sha256", "sha384"}) || !reflect.DeepEqual(m.Phases, []string{"enter-initrd", "enter-initrd:leave-initrd"}) {
 		t.Errorf("shell-measured as the installer resolves it: %+v", m)
+	}
+	if f := got["fsverity"]; !f.FSVerity || !f.Closure || o.FSVerity {
+		t.Errorf("closureCheck.fsverity as the installer resolves it: fsverity %+v, systemd-initrd %+v", f, o)
 	}
 	u := got["unsigned-unchecked"]
 	if !u.AllowUnsigned || u.SigningKey != "" || u.Closure {

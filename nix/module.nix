@@ -105,6 +105,7 @@ let
         onFailure
         jobs
         manifestFrom
+        fsverity
         ;
     };
     measuredBoot =
@@ -121,9 +122,29 @@ let
 
   installConfigFile = pkgs.writeText "nix-boot-security-install.json" (builtins.toJSON installConfig);
 
-  installHook = pkgs.writeShellScript "nix-boot-security-install" ''
-    exec ${cfg.package}/bin/nix-uki install --config ${installConfigFile} "$@"
-  '';
+  installCommand = ''exec ${cfg.package}/bin/nix-uki install --config ${installConfigFile} "$@"'';
+
+  # Enabling fs-verity writes through the store's mount, which NixOS keeps
+  # read-only: with fsverity the installer runs in a private mount
+  # namespace where the store is writable, as nix-daemon does for builds;
+  # the rest of the system keeps its read-only store.
+  util = "${pkgs.util-linux}/bin";
+  installHook = pkgs.writeShellScript "nix-boot-security-install" (
+    if cfg.closureCheck.enable && cfg.closureCheck.fsverity then
+      ''
+        if [ -z "$NIX_BOOT_SECURITY_PRIVATE_NS" ]; then
+          NIX_BOOT_SECURITY_PRIVATE_NS=1 exec ${util}/unshare --mount --propagation private -- "$0" "$@"
+        fi
+        if ${util}/mountpoint -q /nix/store; then
+          ${util}/mount -o remount,bind,rw /nix/store
+        fi
+        ${installCommand}
+      ''
+    else
+      ''
+        ${installCommand}
+      ''
+  );
 
   verifier = "${cfg.package}/bin/nix-closure-verify";
 
@@ -353,6 +374,18 @@ in
         default = "db";
         description = "Where each generation's manifest comes from: Nix's database (`db`) or hashing the store at install time (`hash`).";
       };
+      fsverity = lib.mkEnableOption ''
+        fs-verity on the store: at install time, every file of each new
+        generation's closure is checked against its per-file (version 2)
+        manifest and frozen with fs-verity, and the check at boot compares
+        the digests the kernel reports instead of reading the files, after
+        which the kernel verifies every read of them. The filesystem
+        holding /nix/store must support fs-verity: ext4 made with
+        `mkfs.ext4 -O verity` or given the feature with `tune2fs -O verity`
+        (unmounted), btrfs on a kernel with `CONFIG_FS_VERITY`; the install
+        stops, writing nothing, where it does not. Files frozen by
+        fs-verity can no longer be changed in place (Nix never does)
+      '';
     };
 
     measuredBoot = {
@@ -466,6 +499,10 @@ in
           {
             assertion = !image.enable || cfg.closureCheck.enable;
             message = "boot.verifiedBoot.storeImage needs closureCheck.enable: the initrd unit that opens the image is the check's.";
+          }
+          {
+            assertion = !cfg.closureCheck.fsverity || (cfg.closureCheck.enable && !image.enable);
+            message = "boot.verifiedBoot.closureCheck.fsverity needs closureCheck.enable and no storeImage: fs-verity digests are checked by the store check, and a store image is read-only and verified by dm-verity already.";
           }
           {
             assertion = config.boot.bootspec.enable;

@@ -77,7 +77,7 @@ func TestModuleDefaults(t *testing.T) {
 		"loader":             map[string]any{"timeout": "5", "editor": "no", "console-mode": "keep"},
 		"sortKey":            "nixos",
 		"bootCounting":       map[string]any{"tries": 0.0},
-		"closureCheck":       map[string]any{"enable": true, "onFailure": "halt", "jobs": 0.0, "manifestFrom": "db"},
+		"closureCheck":       map[string]any{"enable": true, "onFailure": "halt", "jobs": 0.0, "manifestFrom": "db", "fsverity": false},
 		"measuredBoot":       nil,
 		"secureBoot": map[string]any{"allowUnsigned": false,
 			"privateKey": "/var/lib/nix-boot-security/keys/db/db.key", "certificate": "/var/lib/nix-boot-security/keys/db/db.pem"},
@@ -214,6 +214,14 @@ func TestModuleAssertions(t *testing.T) {
 			boot.verifiedBoot.closureCheck.enable = false;
 			boot.verifiedBoot.storeImage = { enable = true; device = "/dev/vdb"; rootHash = "` + strings.Repeat("ab", 32) + `"; };`,
 			"storeImage needs closureCheck.enable"},
+		{"fs-verity", keys + ` boot.verifiedBoot.closureCheck.fsverity = true;`, ""},
+		{"fs-verity without the check", keys + `
+			boot.verifiedBoot.closureCheck = { enable = false; fsverity = true; };`,
+			"closureCheck.fsverity needs closureCheck.enable and no storeImage"},
+		{"fs-verity with a store image", keys + `
+			boot.verifiedBoot.closureCheck.fsverity = true;
+			boot.verifiedBoot.storeImage = { enable = true; device = "/dev/vdb"; rootHash = "` + strings.Repeat("ab", 32) + `"; };`,
+			"closureCheck.fsverity needs closureCheck.enable and no storeImage"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -314,6 +322,9 @@ var moduleCases = []struct{ name, config string }{
 			name = "store";
 			rootHash = "` + strings.Repeat("fedcba9876543210", 4) + `";
 		};`},
+	{"fsverity", keys + `
+		boot.initrd.systemd.enable = true;
+		boot.verifiedBoot.closureCheck.fsverity = true;`},
 }
 
 func TestModuleGolden(t *testing.T) {

@@ -28,7 +28,8 @@ writes it); a flag wins over the file.
 Exit status: 0 installed (generations that did not fit or could not be read
 are listed); 1 the install failed (not enough space for the default entry:
 nothing was changed; a write failed: the ESP still boots); 2 bad settings,
-keys, generations or partitions (nothing was changed).`
+keys, generations or partitions, or --closure-fsverity on a store whose
+filesystem lacks fs-verity or is read-only (nothing was changed).`
 
 func runInstall(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "install", "[options] [TOPLEVEL]", installHelp)
@@ -82,6 +83,7 @@ type installFlags struct {
 	manifestFrom, pcrKey, pcrPub        string
 	booted                              string
 	allowUnsigned, closureCheck         bool
+	closureFSVerity                     bool
 	limit, tries, jobs                  int
 	force, allowNonVFAT, json           bool
 }
@@ -103,6 +105,7 @@ func (f *installFlags) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&f.closureCheck, "closure-check", true, "embed each generation's closure manifest (config: closureCheck.enable)")
 	fs.StringVar(&f.onFailure, "closure-on-failure", "", "what the store check at boot does on a mismatch: `ACTION` halt, warn, shell or fail (config: closureCheck.onFailure)")
 	fs.IntVar(&f.jobs, "closure-jobs", 0, "hashing jobs `N` at boot; 0 for one per CPU (config: closureCheck.jobs)")
+	fs.BoolVar(&f.closureFSVerity, "closure-fsverity", false, "version 2 manifests, fs-verity enabled on each new generation's store paths, checked by fs-verity digest at boot (config: closureCheck.fsverity)")
 	fs.StringVar(&f.manifestFrom, "manifest-from", "", "`SOURCE` of the manifests: db (Nix's database) or hash (hash the store) (config: closureCheck.manifestFrom)")
 	fs.StringVar(&f.pcrKey, "pcr-private-key", "", "sign PCR 11 policies (.pcrsig) with this RSA key `PATH` (config: measuredBoot.pcrPrivateKey)")
 	fs.StringVar(&f.pcrPub, "pcr-public-key", "", "its public key `PATH` (config: measuredBoot.pcrPublicKey)")
@@ -153,10 +156,13 @@ func (f *installFlags) options(fs *pflag.FlagSet) (install.Options, error) {
 	if fs.Changed("boot-counting") {
 		over.BootCounting = &install.BootCountingConfig{Tries: &f.tries}
 	}
-	if fs.Changed("closure-check") || fs.Changed("closure-on-failure") || fs.Changed("closure-jobs") || fs.Changed("manifest-from") {
+	if fs.Changed("closure-check") || fs.Changed("closure-on-failure") || fs.Changed("closure-jobs") || fs.Changed("manifest-from") || fs.Changed("closure-fsverity") {
 		over.ClosureCheck = &install.ClosureCheckConfig{OnFailure: str("closure-on-failure", f.onFailure), Jobs: num("closure-jobs", f.jobs), ManifestFrom: str("manifest-from", f.manifestFrom)}
 		if fs.Changed("closure-check") {
 			over.ClosureCheck.Enable = &f.closureCheck
+		}
+		if fs.Changed("closure-fsverity") {
+			over.ClosureCheck.FSVerity = &f.closureFSVerity
 		}
 	}
 	if fs.Changed("pcr-private-key") || fs.Changed("pcr-public-key") || fs.Changed("pcr-banks") || fs.Changed("phases") {

@@ -90,6 +90,7 @@ in
       efiArch = "x64";
     };
     systemd = fakeDrv "systemd-258" { };
+    util-linux = fakeDrv "util-linux-2.41" { };
   };
 
   module =

@@ -104,6 +104,14 @@ type ClosureCheckConfig struct {
 	// (Nix's database, the default) or "hash" (hashing the store)
 	// (--manifest-from).
 	ManifestFrom *string `json:"manifestFrom,omitempty"`
+	// FSVerity makes each new generation's manifest a version 2 one
+	// (per file, with fs-verity digests), turns fs-verity on for every
+	// file of its closure before its UKI is written, and has the check at
+	// boot compare the digests the kernel reports instead of reading the
+	// files (--closure-fsverity); default false. The store's filesystem
+	// must support fs-verity (ext4: tune2fs -O verity) and be writable by
+	// the installer.
+	FSVerity *bool `json:"fsverity,omitempty"`
 }
 
 // MeasuredBootConfig configures the signed PCR 11 policy.

@@ -13,4 +13,11 @@
 // error, never a silent default. The ESP's existing contents are not
 // trusted: installed files are re-checked (size, content hash, signature)
 // before being kept.
+//
+// With closureCheck.fsverity the install also changes the store: before an
+// entry's UKI is written, fs-verity is enabled on every file of its closure
+// (pkg/storeverity), which the kernel then keeps read-only and verified;
+// the store's files are checked against the version 2 manifest just made
+// of them first, and that manifest only exists if each store path
+// reproduced Nix's NAR hash.
 package install

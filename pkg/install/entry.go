@@ -30,10 +30,11 @@ type entry struct {
 	osrel    []byte
 	cmdline  string // without the closure manifest's digest
 
-	once sync.Once
-	img  *ukibuild.UKI
-	size int64
-	err  error
+	once   sync.Once
+	img    *ukibuild.UKI
+	verity *verityResult // set when fs-verity was enabled over its closure
+	size   int64
+	err    error
 }
 
 // label names the entry in messages.
@@ -54,7 +55,7 @@ func (in *installer) newEntry(g *generation.Generation, specName string, s *boot
 		Toplevel: s.Toplevel, Closure: in.opts.Closure, Certificate: in.certID,
 	}
 	if in.opts.Closure {
-		r.ManifestFrom = in.opts.ManifestFrom
+		r.ManifestFrom, r.FSVerity = in.opts.ManifestFrom, in.opts.FSVerity
 	}
 	if in.opts.PCRKey != "" {
 		r.PCRKey, r.PCRBanks, r.Phases = in.pcrKeyID, in.opts.PCRBanks, in.opts.Phases
@@ -85,13 +86,8 @@ func (in *installer) compose(ctx context.Context, e *entry) (*ukibuild.UKI, int6
 			inputs.SigningKey, inputs.Certificates = in.signer.Key, in.signer.Chain
 		}
 		if in.opts.Closure {
-			data, err := closureManifest(ctx, e.spec.Toplevel, in.opts.ManifestFrom, in.opts.StoreDir)
-			if err != nil {
-				e.err = err
-				return
-			}
 			p := filepath.Join(in.tmp, strings.TrimSuffix(e.name, ".efi")+".manifest")
-			if err := os.WriteFile(p, data, 0o444); err != nil {
+			if err := in.writeManifest(ctx, e, p); err != nil {
 				e.err = err
 				return
 			}
@@ -111,6 +107,25 @@ func (in *installer) compose(ctx context.Context, e *entry) (*ukibuild.UKI, int6
 		e.img, e.size = img, size
 	})
 	return e.img, e.size, e.err
+}
+
+// writeManifest writes the entry's closure manifest to p: version 1, or
+// with fs-verity version 2 and fs-verity enabled over the closure it
+// describes, so that the check at boot with fsverity=on finds every file
+// frozen with the digest the manifest records.
+func (in *installer) writeManifest(ctx context.Context, e *entry, p string) error {
+	if !in.opts.FSVerity {
+		data, err := closureManifest(ctx, e.spec.Toplevel, in.opts.ManifestFrom, in.opts.StoreDir)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(p, data, 0o444)
+	}
+	digest, err := in.writeManifestV2(ctx, e, p)
+	if err != nil {
+		return err
+	}
+	return in.enableFSVerity(ctx, e, p, digest)
 }
 
 // signatureRoom bounds the certificate table a signature adds (a PKCS#7

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 
@@ -15,6 +16,32 @@ import (
 // sizes Nix registered from `nix-store --dump-db`, read by the same parser
 // as closureInfo's registration), or by hashing the store.
 func closureManifest(ctx context.Context, toplevel, from, storeDir string) ([]byte, error) {
+	m, err := closureOf(ctx, toplevel, from, storeDir)
+	if err != nil {
+		return nil, err
+	}
+	return m.Marshal(), nil
+}
+
+// closureManifestV2 makes the version 2 manifest of a system toplevel
+// into w: the store paths and NAR hashes as closureManifest has them, each
+// path's files hashed under root and refused unless they reproduce that
+// NAR hash (closure.RecordV2), as `nix-closure-verify manifest --format v2`
+// does.
+func closureManifestV2(ctx context.Context, w io.Writer, toplevel, from, storeDir, root string) error {
+	m, err := closureOf(ctx, toplevel, from, storeDir)
+	if err != nil {
+		return err
+	}
+	blocks, err := closure.RecordV2(ctx, m, closure.RecordOptions{Root: root})
+	if err != nil {
+		return fmt.Errorf("closure of %s: %w", toplevel, err)
+	}
+	return closure.WriteManifestV2(w, m.StoreDir, blocks)
+}
+
+// closureOf lists the closure of a toplevel with each path's NAR hash.
+func closureOf(ctx context.Context, toplevel, from, storeDir string) (*closure.Manifest, error) {
 	var entries []closure.Entry
 	switch from {
 	case ManifestFromHash:
@@ -39,7 +66,7 @@ func closureManifest(ctx context.Context, toplevel, from, storeDir string) ([]by
 	if err != nil {
 		return nil, fmt.Errorf("closure of %s: %w", toplevel, err)
 	}
-	return m.Marshal(), nil
+	return m, nil
 }
 
 func nixStore(ctx context.Context, args ...string) ([]byte, error) {

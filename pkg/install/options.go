@@ -28,6 +28,7 @@ type Options struct {
 	OnFailure     string
 	Jobs          int
 	ManifestFrom  string
+	FSVerity      bool   // version 2 manifests, fs-verity enabled, fsverity=on at boot
 	PCRKey        string // empty: no .pcrsig
 	PCRPublicKey  string
 	PCRBanks      []string
@@ -46,6 +47,9 @@ type Options struct {
 	RequireVFAT bool
 	// StoreDir is the Nix store directory (paths under it are immutable).
 	StoreDir string
+	// StoreRoot is the directory the store lives under ("" or "/" for
+	// the running system); tests give another.
+	StoreRoot string
 	// TempDir holds the closure manifests while they are embedded.
 	TempDir string
 	// OpenFS opens a partition; nil is esp.OpenOS with RequireVFAT. Tests
@@ -104,6 +108,7 @@ func Merge(base, over *Config) *Config {
 		set(&cc.OnFailure, over.ClosureCheck.OnFailure)
 		set(&cc.Jobs, over.ClosureCheck.Jobs)
 		set(&cc.ManifestFrom, over.ClosureCheck.ManifestFrom)
+		set(&cc.FSVerity, over.ClosureCheck.FSVerity)
 		c.ClosureCheck = &cc
 	}
 	if over.MeasuredBoot != nil {
@@ -185,6 +190,10 @@ func (c *Config) Options() (Options, error) {
 		o.OnFailure = val(cc.OnFailure, DefaultOnFailure)
 		o.Jobs = val(cc.Jobs, 0)
 		o.ManifestFrom = val(cc.ManifestFrom, ManifestFromDB)
+		o.FSVerity = val(cc.FSVerity, false)
+		if o.FSVerity && !o.Closure {
+			return o, fmt.Errorf("%w: closureCheck.fsverity (--closure-fsverity) needs the closure check (closureCheck.enable, --closure-check)", ErrOptions)
+		}
 	}
 	if mb := c.MeasuredBoot; mb != nil {
 		o.PCRKey = val(mb.PCRPrivateKey, "")

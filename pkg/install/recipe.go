@@ -28,6 +28,7 @@ type recipe struct {
 	Toplevel     string   `json:"toplevel"`
 	Closure      bool     `json:"closure"`
 	ManifestFrom string   `json:"manifestFrom,omitempty"`
+	FSVerity     bool     `json:"fsverity,omitempty"` // omitted when off: entries made before the setting keep their names
 	Certificate  string   `json:"cert,omitempty"`
 	PCRKey       string   `json:"pcrKey,omitempty"`
 	PCRBanks     []string `json:"pcrBanks,omitempty"`

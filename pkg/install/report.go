@@ -19,6 +19,10 @@ type Report struct {
 	Files []FileReport `json:"files"`
 	// Skipped are generations that could not be read or named.
 	Skipped []Skipped `json:"skipped,omitempty"`
+	// FSVerity says, for each entry whose closure fs-verity was enabled
+	// over in this run (closureCheck.fsverity, entries written), how many
+	// files it was enabled on.
+	FSVerity []VerityReport `json:"fsverity,omitempty"`
 	// Warnings are things the administrator should know.
 	Warnings []string `json:"warnings,omitempty"`
 	// BytesWritten counts every byte written to the partitions.
@@ -45,6 +49,26 @@ type Skipped struct {
 	Generation     int    `json:"generation"`
 	Specialisation string `json:"specialisation,omitempty"`
 	Error          string `json:"error"`
+}
+
+// VerityReport is what enabling fs-verity did over one entry's closure.
+type VerityReport struct {
+	Generation     int    `json:"generation"`
+	Specialisation string `json:"specialisation,omitempty"`
+	// Enabled is how many files fs-verity was turned on for; the others
+	// of Files (the closure's regular files) had it already.
+	Enabled int `json:"enabled"`
+	Files   int `json:"files"`
+}
+
+// addVerity reports the entries whose closure fs-verity was enabled over,
+// in the order of entries.
+func (r *Report) addVerity(entries []*entry) {
+	for _, e := range entries {
+		if v := e.verity; v != nil {
+			r.FSVerity = append(r.FSVerity, VerityReport{Generation: e.gen.Number, Specialisation: e.specName, Enabled: v.enabled, Files: v.files})
+		}
+	}
 }
 
 func (r *Report) add(dir string, pr *esp.Prepared, entries []*entry) {
@@ -106,6 +130,10 @@ func (r *Report) WriteText(w io.Writer) error {
 			line += " (" + f.Reason + ")"
 		}
 		b.WriteString(line + "\n")
+	}
+	for _, v := range r.FSVerity {
+		fmt.Fprintf(&b, "%s: fs-verity enabled on %d files (%d of the closure's %d regular files had it already)\n",
+			subject(v.Generation, v.Specialisation, ""), v.Enabled, v.Files-v.Enabled, v.Files)
 	}
 	for _, wn := range r.Warnings {
 		fmt.Fprintf(&b, "warning: %s\n", wn)

@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"sync"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
 	"github.com/nix-boot-security/nix-boot-security/pkg/bootspec"
@@ -49,6 +50,9 @@ type installer struct {
 	tmp         string
 	warnings    []string
 	keys        []signer.Signer // opened keys, closed when Run returns
+
+	mu    sync.Mutex
+	fatal error // stops the install before anything is written (fs-verity unsupported)
 }
 
 // Run installs the generations onto the ESPs as opts say and reports what
@@ -121,6 +125,11 @@ func (in *installer) load(ctx context.Context) error {
 		in.extraParams = append(append([]string(nil), o.ExtraParams...), "nix-closure-verify.on-failure="+o.OnFailure)
 		if o.Jobs > 0 {
 			in.extraParams = append(in.extraParams, fmt.Sprintf("nix-closure-verify.jobs=%d", o.Jobs))
+		}
+		if o.FSVerity {
+			// Into the signed settings by the same path as any of our
+			// parameters (bootcheck.InitrdArchive).
+			in.extraParams = append(in.extraParams, "nix-closure-verify.fsverity=on")
 		}
 	}
 	return nil
@@ -237,6 +246,11 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 		}
 	}
 	noRemove := len(rep.Skipped) > 0
+	if o.Closure && o.FSVerity {
+		if err := in.probeFSVerity(def.Spec.Toplevel); err != nil {
+			return err
+		}
+	}
 	parts, err := in.partitions()
 	if err != nil {
 		return err
@@ -291,6 +305,9 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 			})
 		}
 		pr, err := esp.Prepare(plan)
+		if ferr := in.fatalErr(); ferr != nil {
+			return ferr // whichever entry met it first, every other would too
+		}
 		if errors.Is(err, esp.ErrNoSpace) {
 			return fmt.Errorf("%w: %s: %w; nothing was changed", ErrFailed, p.dir, err)
 		}
@@ -303,6 +320,7 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 		p.plan = pr
 	}
 	rep.Default = defEntry.name
+	rep.addVerity(entries)
 	for _, p := range parts {
 		rep.add(p.dir, p.plan, entries)
 	}

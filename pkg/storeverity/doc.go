@@ -15,6 +15,9 @@
 // without fs-verity fails, unless the caller asks for it to be hashed in
 // full instead (and is told which files were).
 //
+// Probe tells in one ioctl, before a closure is hashed, whether the
+// filesystem under a store path can take fs-verity at all.
+//
 // Input trust: the manifest is trusted once its digest is checked (the
 // caller passes the expected digest, or trusts the file); the store is
 // hostile and is walked by pkg/closure without following symlinks; the

@@ -228,6 +228,19 @@ func bootStops(t *testing.T, image, disk string, lines ...*regexp.Regexp) {
 // edit, when given, changes the copy before the image is made.
 func storeDisk(t *testing.T, paths []string, edit func(root string)) string {
 	t.Helper()
+	root := storeTree(t, paths)
+	if edit != nil {
+		edit(root)
+	}
+	img := filepath.Join(t.TempDir(), "store.ext4")
+	run(t, "mkfs.ext4", "-q", "-F", "-d", root, img, "64M")
+	return img
+}
+
+// storeTree copies the store paths, metadata kept, under a new root's
+// nix/store and returns the root.
+func storeTree(t *testing.T, paths []string) string {
+	t.Helper()
 	root := filepath.Join(t.TempDir(), "root")
 	store := filepath.Join(root, "nix", "store")
 	if err := os.MkdirAll(store, 0o755); err != nil {
@@ -235,12 +248,7 @@ func storeDisk(t *testing.T, paths []string, edit func(root string)) string {
 	}
 	run(t, "cp", append(append([]string{"-a"}, paths...), store)...)
 	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", root).Run() })
-	if edit != nil {
-		edit(root)
-	}
-	img := filepath.Join(t.TempDir(), "store.ext4")
-	run(t, "mkfs.ext4", "-q", "-F", "-d", root, img, "64M")
-	return img
+	return root
 }
 
 // flipByte changes one byte of a read-only store file, keeping its size,

@@ -214,6 +214,46 @@ func flipAt(t *testing.T, p string, off int64) {
 	}
 }
 
+// verityStore makes an ext4 -O verity disk (64 MiB, sparse) holding the
+// store paths under /nix/store.
+func verityStore(t *testing.T, paths []string) string {
+	t.Helper()
+	return verityDisk(t, storeTree(t, paths), "64M")
+}
+
+// verityBootCheckInitrd is a UKI's initrd that mounts the ext4 store disk
+// read-only and runs the boot check.
+func verityBootCheckInitrd(t *testing.T, modules, ncv string) string {
+	t.Helper()
+	return buildInitrd(t, t.TempDir(), initrd.Spec{
+		ModulesDir: modules,
+		Modules:    verityModules,
+		Run:        []string{"/bin/sh", "/boot-check.sh"},
+		Files: []initrd.File{
+			{Name: "bin/nix-closure-verify", HostPath: ncv, Perm: 0o755},
+			{Name: "boot-check.sh", Data: bootScript("mount -t ext4 -o ro /dev/vda /sysroot"), Perm: 0o755},
+		},
+	})
+}
+
+var signedSettingsRE = regexp.MustCompile(`^nix-closure-verify: settings from the signed initrd$`)
+
+// secureBootUKI boots the UKI under Secure Boot with disk attached
+// read-only and waits for lines on the console. The hard limit is
+// generous: Secure Boot VMs under TCG on a busy machine; the outcome is
+// read from the console, never from a timeout.
+func secureBootUKI(t *testing.T, uki, disk string, lines ...*regexp.Regexp) *harness.VM {
+	t.Helper()
+	vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, uki), Disks: []string{disk},
+		ReadOnlyDisks: true, Timeout: 6 * time.Minute})
+	for _, re := range lines {
+		if _, err := vm.WaitFor(context.Background(), re); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return vm
+}
+
 // waitSteps waits for each "step NAME exit=N" line in order and compares
 // its status.
 func waitSteps(t *testing.T, vm *harness.VM, steps ...string) {
@@ -310,14 +350,7 @@ func TestFSVerityStore(t *testing.T) {
 	manifest := filepath.Join(dir, "manifest")
 	digest := strings.TrimSpace(run(t, ncv, "manifest", "--closure-info", registration, "--format", "v2", "--output", manifest))
 
-	root := filepath.Join(dir, "root")
-	store := filepath.Join(root, "nix", "store")
-	if err := os.MkdirAll(store, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	run(t, "cp", append(append([]string{"-a"}, fx.Closure...), store)...)
-	t.Cleanup(func() { exec.Command("chmod", "-R", "u+w", root).Run() })
-	disk := verityDisk(t, root, "64M")
+	disk := verityStore(t, fx.Closure)
 
 	boot := func(t *testing.T, script, line string, extra []initrd.File, disks ...string) *harness.VM {
 		files := append(fsverityPeerFiles(t),
@@ -419,32 +452,15 @@ func TestFSVerityStore(t *testing.T) {
 	harness.NeedTools(t, stub)
 	harness.NeedVMTools(t, harness.FirmwareSecureBoot)
 	key, cert := snakeoil(t)
-	ukiIrd := buildInitrd(t, t.TempDir(), initrd.Spec{
-		ModulesDir: modules,
-		Modules:    verityModules,
-		Run:        []string{"/bin/sh", "/boot-check.sh"},
-		Files: []initrd.File{
-			{Name: "bin/nix-closure-verify", HostPath: ncv, Perm: 0o755},
-			{Name: "boot-check.sh", Data: bootScript("mount -t ext4 -o ro /dev/vda /sysroot"), Perm: 0o755},
-		},
-	})
+	ukiIrd := verityBootCheckInitrd(t, modules, ncv)
 	uki := filepath.Join(dir, "uki.efi")
 	run(t, nixUKI(t), "build", "--stub", stub, "--linux", vmlinuz, "--initrd", ukiIrd,
 		"--cmdline", cmdline+" nix-closure-verify.root=/sysroot nix-closure-verify.fsverity=on", "--closure-manifest", manifest,
 		"--os-release", "@"+osRelease(t, dir), "--secureboot-private-key", key, "--secureboot-certificate", cert, "--output", uki)
-	// The hard limit is generous: two Secure Boot VMs under TCG on a busy
-	// machine; the outcome is read from the console, never from a timeout.
 	ukiBoot := func(t *testing.T, disk string, lines ...*regexp.Regexp) *harness.VM {
-		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareSecureBoot, ESPDir: espWith(t, uki), Disks: []string{disk},
-			ReadOnlyDisks: true, Timeout: 6 * time.Minute})
-		for _, re := range lines {
-			if _, err := vm.WaitFor(ctx, re); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return vm
+		return secureBootUKI(t, uki, disk, lines...)
 	}
-	signed := regexp.MustCompile(`^nix-closure-verify: settings from the signed initrd$`)
+	signed := signedSettingsRE
 	t.Run("signed UKI, fsverity=on, flipped byte: passes without reading", func(t *testing.T) {
 		t.Parallel()
 		ukiBoot(t, flipped, signed, regexp.MustCompile(`^nix-closure-verify: store ok \(fs-verity digests, no contents read\): `), continuesRE)
