@@ -1,0 +1,112 @@
+package iso
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/nix-boot-security/nix-boot-security/pkg/atomicfile"
+	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
+	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
+)
+
+// Result says what went into an ISO.
+type Result struct {
+	Medium   Medium
+	RootHash []byte
+	Cmdline  string // the UKI's signed command line
+	// UKIDigest is the UKI's SHA-256 Authenticode digest.
+	UKIDigest []byte
+}
+
+// Build makes the ISO: the store image (or the given one) and its tree,
+// the UKI with the medium's parameters on its command line, the EFI boot
+// image, and the ISO written atomically to o.Output.
+func Build(ctx context.Context, o Options) (*Result, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	tmpParent := o.TempDir
+	if tmpParent == "" {
+		tmpParent = filepath.Dir(o.Output)
+	}
+	work, err := os.MkdirTemp(tmpParent, ".nix-uki-iso-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+
+	in := o.UKI
+	image := o.StoreImage
+	if o.ClosureInfo != "" {
+		in.ClosureManifest = filepath.Join(work, "manifest")
+		paths, err := recordClosure(o.ClosureInfo, in.ClosureManifest)
+		if err != nil {
+			return nil, fmt.Errorf("%w: closure: %w", ErrOptions, err)
+		}
+		image = filepath.Join(work, "nix-store.squashfs")
+		if err := makeSquashfs(ctx, o.Tools.Mksquashfs, paths, image, o.Epoch); err != nil {
+			return nil, err
+		}
+	}
+	tree := filepath.Join(work, "nix-store.squashfs.verity")
+	root, err := formatTree(ctx, image, tree)
+	if err != nil {
+		return nil, err
+	}
+	medium, err := MediumFor(o.Label, root)
+	if err != nil {
+		return nil, err
+	}
+	line, err := kcmdline.Append(string(in.Cmdline), medium.Params(root)...)
+	if err != nil {
+		return nil, &ukibuild.InputError{Input: "cmdline", Err: err}
+	}
+	in.Cmdline = []byte(line)
+
+	u, err := ukibuild.Compose(in)
+	if err != nil {
+		return nil, err
+	}
+	ukiPath := filepath.Join(work, "uki.efi")
+	f, err := os.Create(ukiPath)
+	if err != nil {
+		return nil, err
+	}
+	digest, err := u.WriteTo(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("writing the UKI: %w", err)
+	}
+
+	efiImage := filepath.Join(work, "efiboot.img")
+	if err := makeEFIImage(ctx, o.Tools, efiImage, efiFiles(ukiPath, o.Shim, o.MokManager), o.Epoch); err != nil {
+		return nil, err
+	}
+	isoPath := filepath.Join(work, "out.iso")
+	if err := writeISO(ctx, o.Tools, isoPath, medium, efiImage, image, tree, o.Epoch); err != nil {
+		return nil, err
+	}
+	if err := copyAtomic(o.Output, isoPath); err != nil {
+		return nil, err
+	}
+	return &Result{Medium: medium, RootHash: root, Cmdline: line, UKIDigest: digest}, nil
+}
+
+// copyAtomic puts the finished ISO in place (pkg/atomicfile: temp file,
+// fsync, rename, fsync of the directory).
+func copyAtomic(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	return atomicfile.Write(dst, 0o644, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
