@@ -55,3 +55,8 @@ func efiTime(t time.Time) ([efiTimeSize]byte, error) {
 	b[6] = byte(t.Second())
 	return b, nil
 }
+
+// EFITime is t as the TimeStamp of an authenticated write holds it
+// (UTC, to the second, the other fields zero), e.g. for a variable store
+// written offline.
+func EFITime(t time.Time) ([16]byte, error) { return efiTime(t) }
