@@ -21,6 +21,7 @@ var tool = &cli.Tool{
 		{Name: "sign", Summary: "sign a PE image with Authenticode (SHA-256)", Run: runSign},
 		{Name: "verify", Summary: "verify an image's Authenticode signatures against certificates", Run: runVerify},
 		{Name: "inspect", Summary: "show an image's sections, metadata and signatures", Run: runInspect},
+		{Name: "iso", Summary: "build a hybrid Secure Boot ISO: shim, the signed UKI, the store image and its dm-verity tree", Run: runISO},
 	},
 }
 
