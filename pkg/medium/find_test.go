@@ -60,7 +60,9 @@ func (f *fakeSystem) add(name, parent string, data []byte) {
 	}
 }
 
-func (f *fakeSystem) system() System { return System{SysBlock: f.sys, Dev: f.dev, Poll: time.Millisecond} }
+func (f *fakeSystem) system() System {
+	return System{SysBlock: f.sys, Dev: f.dev, Poll: time.Millisecond}
+}
 
 const date = "2499042009403287"
 const uuid = "2499-04-20-09-40-32-87"
