@@ -79,7 +79,8 @@ type Config struct {
 	MediumUUID  string
 	MediumWait  time.Duration
 	// StoreMount is where the opened image is mounted read-only (default
-	// with a medium: Root/nix/store; without one, not mounted).
+	// with a medium: Root/nix/store; without one, or with store-mount=off,
+	// not mounted: the system mounts /dev/mapper/NAME itself).
 	StoreMount string
 }
 
@@ -185,8 +186,12 @@ var setters = map[string]func(c *Config, v string) error{
 		return nil
 	},
 	"store-mount": func(c *Config, v string) error {
+		if v == "off" {
+			c.StoreMount = ""
+			return nil
+		}
 		if !strings.HasPrefix(v, "/") {
-			return fmt.Errorf("%w: expected an absolute path", ErrBadValue)
+			return fmt.Errorf("%w: expected an absolute path or off", ErrBadValue)
 		}
 		c.StoreMount = v
 		return nil
@@ -266,12 +271,12 @@ func (v Values) Config() (Config, error) {
 		return c, fmt.Errorf("%w: %s.image is set but %s.root-hash is not", ErrInconsistent, Prefix, Prefix)
 	case c.Image == "" && (c.RootHash != nil || c.HashDevice != "" || v["hash-offset"] != ""):
 		return c, fmt.Errorf("%w: %s.root-hash, hash-device or hash-offset given without %s.image", ErrInconsistent, Prefix, Prefix)
-	case c.Image == "" && (c.MediumLabel != "" || c.MediumUUID != "" || c.StoreMount != ""):
+	case c.Image == "" && (c.MediumLabel != "" || c.MediumUUID != "" || v["store-mount"] != ""):
 		return c, fmt.Errorf("%w: %s.medium-label, medium-uuid or store-mount given without %s.image", ErrInconsistent, Prefix, Prefix)
 	case c.onMedium() && (!strings.HasPrefix(c.Image, "/") || c.HashDevice != "" && !strings.HasPrefix(c.HashDevice, "/")):
 		return c, fmt.Errorf("%w: with a medium, %s.image and hash-device are absolute paths on it", ErrInconsistent, Prefix)
 	}
-	if c.onMedium() && c.StoreMount == "" {
+	if c.onMedium() && v["store-mount"] == "" {
 		c.StoreMount = strings.TrimSuffix(c.Root, "/") + "/nix/store"
 	}
 	return c, nil

@@ -99,6 +99,7 @@ func TestMediumConfig(t *testing.T) {
 		{"medium-label=" + strings.Repeat("L", 33) + " " + img, ErrBadValue},
 		{"medium-label=A medium-wait=0 " + img, ErrBadValue},
 		{"medium-label=A store-mount=nix/store " + img, ErrBadValue},
+		{"medium-label=A store-mount=off " + img, nil},
 	}
 	for _, c := range cases {
 		v := Values{}
@@ -110,7 +111,11 @@ func TestMediumConfig(t *testing.T) {
 		if !errors.Is(err, c.err) || (err == nil) != (c.err == nil) {
 			t.Errorf("%s: %v, want %v", c.values, err, c.err)
 		}
-		if err == nil && conf.StoreMount != "/sysroot/nix/store" {
+		want := "/sysroot/nix/store"
+		if strings.Contains(c.values, "store-mount=off") {
+			want = ""
+		}
+		if err == nil && conf.StoreMount != want {
 			t.Errorf("%s: store-mount %q", c.values, conf.StoreMount)
 		}
 	}
