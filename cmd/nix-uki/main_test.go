@@ -26,7 +26,7 @@ const systemdMeasure = "/usr/lib/systemd/systemd-measure"
 // skipped when those are missing.
 func TestScripts(t *testing.T) {
 	const stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl"} {
+	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl", "mkfs.vfat", "mcopy", "xorriso"} {
 		peer.Tool(t, need)
 	}
 	for _, f := range []string{stub, systemdMeasure} {
