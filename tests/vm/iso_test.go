@@ -104,6 +104,16 @@ func TestISO(t *testing.T) {
 	revoked := build("sbat-revoked.iso", key, cert, "--shim", debianShim,
 		"--sbat", "grub,1,Free Software Foundation,grub,2.06,https://www.gnu.org/software/grub/")
 	direct := build("direct.iso", snakeKey, snakeCert)
+	// A UKI larger than El Torito's 16-bit count of 512-byte sectors
+	// (32 MiB) can describe: a second initrd of 40 MiB of random bytes.
+	padDir := filepath.Join(dir, "pad")
+	if err := os.MkdirAll(padDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "dd", "if=/dev/urandom", "of="+filepath.Join(padDir, "padding"), "bs=1M", "count=40")
+	padCpio := filepath.Join(dir, "padding.cpio")
+	run(t, "sh", "-c", "cd "+padDir+" && echo padding | cpio -o -H newc > "+padCpio)
+	large := build("large.iso", snakeKey, snakeCert, "--initrd", padCpio)
 	// The tampered ISO carries a store image made here (--store-image),
 	// uncompressed so that a byte of a known file can be found and
 	// flipped inside the ISO: the compressed fixture is a single block,
@@ -177,6 +187,10 @@ func TestISO(t *testing.T) {
 		vm := harness.Boot(t, harness.Config{Firmware: harness.FirmwareMicrosoft, VarsFile: mokVars(t, cert, false),
 			Disks: []string{good}, ReadOnlyDisks: true, Timeout: isoTimeout})
 		bootsAndReads(t, vm, true)
+	})
+	t.Run("UKI over 32 MiB boots from -cdrom", func(t *testing.T) {
+		t.Parallel()
+		bootsAndReads(t, cdrom(t, large, harness.FirmwareSecureBoot, false), false)
 	})
 	t.Run("snakeoil firmware, our key in db, no shim: boots directly", func(t *testing.T) {
 		t.Parallel()
