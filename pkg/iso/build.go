@@ -9,6 +9,7 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/atomicfile"
 	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
@@ -70,6 +71,9 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if line, err = signedCmdline(u); err != nil {
+		return nil, err
+	}
 	ukiPath := filepath.Join(work, "uki.efi")
 	f, err := os.Create(ukiPath)
 	if err != nil {
@@ -95,6 +99,18 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	return &Result{Medium: medium, RootHash: root, Cmdline: line, UKIDigest: digest}, nil
+}
+
+// signedCmdline is the composed UKI's .cmdline: the medium's words and
+// the manifest digest Compose appends.
+func signedCmdline(u *ukibuild.UKI) (string, error) {
+	for _, s := range u.Sections() {
+		if s.Name == uki.SectionCmdline {
+			b, err := s.Bytes()
+			return string(b), err
+		}
+	}
+	return "", fmt.Errorf("the composed UKI has no %s section", uki.SectionCmdline)
 }
 
 // copyAtomic puts the finished ISO in place (pkg/atomicfile: temp file,

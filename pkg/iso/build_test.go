@@ -15,6 +15,8 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"github.com/nix-boot-security/nix-boot-security/internal/testcert"
+	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
+	"github.com/nix-boot-security/nix-boot-security/pkg/uki"
 	"github.com/nix-boot-security/nix-boot-security/pkg/ukibuild"
 )
 
@@ -139,6 +141,28 @@ func TestISOContents(t *testing.T) {
 	run("mcopy", "-i", efi, "::/EFI/BOOT/BOOTX64.EFI", shim)
 	if b, _ := os.ReadFile(shim); !bytes.Equal(b, f.shimBytes) {
 		t.Error("BOOTX64.EFI is not shim")
+	}
+	// grubx64.efi is the UKI: signed by our key, carrying the medium's
+	// words on its command line and the SBAT lines shim-review expects.
+	ukiPath := filepath.Join(dir, "grubx64.efi")
+	run("mcopy", "-i", efi, "::/EFI/BOOT/grubx64.efi", ukiPath)
+	run("sbverify", "--cert", f.id.CertPath, ukiPath)
+	ukiBytes, _ := os.ReadFile(ukiPath)
+	pf, err := pe.NewFile(bytes.NewReader(ukiBytes), int64(len(ukiBytes)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := uki.Inspect(pf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Cmdline != res.Cmdline {
+		t.Errorf("UKI command line %q, want %q", info.Cmdline, res.Cmdline)
+	}
+	for _, want := range []string{"\nsystemd-stub,1,", "\nsystemd-stub.nixos,1,NixOS,", "\nuki,1,", "\nuki.nixos,1,NixOS,uki,1,https://nixos.org/"} {
+		if !strings.Contains(info.SBAT, want) {
+			t.Errorf("UKI's SBAT lacks %q:\n%s", want, info.SBAT)
+		}
 	}
 	listing := run("unsquashfs", "-lc", "-d", "", filepath.Join(ext, "nix-store.squashfs"))
 	for _, p := range f.closure.Closure {
