@@ -27,10 +27,11 @@ mounts it read-only and opens the store image through dm-verity:
   nix-closure-verify.store=off nix-closure-verify.medium-label=LABEL
   nix-closure-verify.medium-uuid=UUID nix-closure-verify.image=/nix-store.squashfs
   nix-closure-verify.root-hash=HEX
+(/nix-store.erofs for an erofs --store-image; its tree is IMAGE.verity).
 The volume UUID is derived from the root hash. The same inputs give the same
 ISO bytes: every date is --source-date-epoch. Needs mksquashfs, mkfs.vfat,
-mtools and xorriso. Prints the root hash, the medium's label and UUID and the
-UKI's Authenticode digest.
+mtools and xorriso. Prints the root hash, the medium's label and UUID, the
+store image's path on the ISO and the UKI's Authenticode digest.
 ` + sbatHelp
 
 func runISO(ctx context.Context, env cli.Env, args []string) error {
@@ -80,8 +81,8 @@ func runISO(ctx context.Context, env cli.Env, args []string) error {
 	case err != nil:
 		return inputError(fmt.Errorf("iso: %w", err))
 	}
-	fmt.Fprintf(env.Stdout, "root-hash: %s\nmedium-label: %s\nmedium-uuid: %s\nuki-digest: sha256:%s\n",
-		hex.EncodeToString(res.RootHash), res.Medium.Label, res.Medium.UUID, hex.EncodeToString(res.UKIDigest))
+	fmt.Fprintf(env.Stdout, "root-hash: %s\nmedium-label: %s\nmedium-uuid: %s\nstore-image: %s\nuki-digest: sha256:%s\n",
+		hex.EncodeToString(res.RootHash), res.Medium.Label, res.Medium.UUID, res.StoreImage, hex.EncodeToString(res.UKIDigest))
 	return nil
 }
 

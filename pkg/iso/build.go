@@ -15,9 +15,10 @@ import (
 
 // Result says what went into an ISO.
 type Result struct {
-	Medium   Medium
-	RootHash []byte
-	Cmdline  string // the UKI's signed command line
+	Medium     Medium
+	StoreImage string // its path on the ISO, e.g. /nix-store.squashfs
+	RootHash   []byte
+	Cmdline    string // the UKI's signed command line
 	// UKIDigest is the UKI's SHA-256 Authenticode digest.
 	UKIDigest []byte
 }
@@ -52,7 +53,12 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	tree := filepath.Join(work, "nix-store.squashfs.verity")
+	fs, err := storeFS(image)
+	if err != nil {
+		return nil, err
+	}
+	storeName := StoreImageBase + fs
+	tree := filepath.Join(work, "store.verity")
 	root, err := formatTree(ctx, image, tree)
 	if err != nil {
 		return nil, err
@@ -61,7 +67,7 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	line, err := kcmdline.Append(string(in.Cmdline), medium.Params(root)...)
+	line, err := kcmdline.Append(string(in.Cmdline), medium.Params(storeName, root)...)
 	if err != nil {
 		return nil, &ukibuild.InputError{Input: "cmdline", Err: err}
 	}
@@ -92,13 +98,13 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	isoPath := filepath.Join(work, "out.iso")
-	if err := writeISO(ctx, o.Tools, isoPath, medium, efiImage, image, tree, o.Epoch); err != nil {
+	if err := writeISO(ctx, o.Tools, isoPath, medium, efiImage, storeName, image, tree, o.Epoch); err != nil {
 		return nil, err
 	}
 	if err := copyAtomic(o.Output, isoPath); err != nil {
 		return nil, err
 	}
-	return &Result{Medium: medium, RootHash: root, Cmdline: line, UKIDigest: digest}, nil
+	return &Result{Medium: medium, StoreImage: storeName, RootHash: root, Cmdline: line, UKIDigest: digest}, nil
 }
 
 // signedCmdline is the composed UKI's .cmdline: the medium's words and

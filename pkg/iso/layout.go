@@ -11,10 +11,12 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/pkg/kcmdline"
 )
 
-// Paths inside the ISO 9660 tree and the EFI boot image.
+// Paths inside the ISO 9660 tree and the EFI boot image. The store image
+// is StoreImageBase + its file system ("/nix-store.squashfs"), its tree
+// that path + TreeSuffix, where the boot check looks by default.
 const (
-	StoreImagePath = "/nix-store.squashfs"
-	StoreTreePath  = StoreImagePath + ".verity" // where the boot check looks by default
+	StoreImageBase = "/nix-store."
+	TreeSuffix     = ".verity"
 	EFIBootImage   = "boot/efiboot.img"
 
 	efiBootDir  = "EFI/BOOT"
@@ -81,16 +83,17 @@ func (m Medium) xorrisoDate() string {
 }
 
 // Params are the words the UKI's signed command line carries so that the
-// boot check finds the medium, opens the store image on it through
+// boot check finds the medium, opens the store image (image, a path on the
+// ISO) on it through
 // dm-verity with this root hash and mounts it; the store check against
 // the manifest is off, since every block is verified on read instead.
-func (m Medium) Params(rootHash []byte) []kcmdline.Param {
+func (m Medium) Params(image string, rootHash []byte) []kcmdline.Param {
 	p := func(k, v string) kcmdline.Param { return kcmdline.Param{Key: bootcheck.Prefix + "." + k, Value: v} }
 	return []kcmdline.Param{
 		p("store", "off"),
 		p("medium-label", m.Label),
 		p("medium-uuid", m.UUID),
-		p("image", StoreImagePath),
+		p("image", image),
 		p("root-hash", hex.EncodeToString(rootHash)),
 	}
 }

@@ -54,7 +54,7 @@ func TestMediumFor(t *testing.T) {
 func TestParams(t *testing.T) {
 	m := Medium{Label: "NIXOS_ISO", UUID: "2499-04-20-09-40-32-87"}
 	var words []string
-	for _, p := range m.Params(bytes.Repeat([]byte{0xab}, 32)) {
+	for _, p := range m.Params("/nix-store.squashfs", bytes.Repeat([]byte{0xab}, 32)) {
 		words = append(words, p.String())
 	}
 	want := "nix-closure-verify.store=off nix-closure-verify.medium-label=NIXOS_ISO nix-closure-verify.medium-uuid=2499-04-20-09-40-32-87" +

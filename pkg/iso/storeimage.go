@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
+	"github.com/nix-boot-security/nix-boot-security/pkg/fsmagic"
 	"github.com/nix-boot-security/nix-boot-security/pkg/verity"
 	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
@@ -52,6 +53,22 @@ func makeSquashfs(ctx context.Context, mksquashfs string, paths []string, out st
 		args = append(args, "-keep-as-directory")
 	}
 	return run(ctx, -1, mksquashfs, args...)
+}
+
+// storeFS says which file system a store image holds (pkg/fsmagic); an
+// image that is neither squashfs nor erofs is refused, since the boot
+// check could not mount it.
+func storeFS(image string) (string, error) {
+	f, err := os.Open(image)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	fs, err := fsmagic.Detect(f)
+	if err != nil {
+		return "", fmt.Errorf("%w: store image %s: %w", ErrOptions, image, err)
+	}
+	return fs, nil
 }
 
 // formatTree computes the image's dm-verity tree into tree and returns

@@ -13,7 +13,7 @@ import (
 // every file and directory is dated epoch (SOURCE_DATE_EPOCH alone only
 // sets atime and ctime to each source file's mtime), the volume UUID comes
 // from the medium, and no startup file is read.
-func writeISO(ctx context.Context, t Tools, out string, m Medium, efiImage, storeImage, tree string, epoch int64) error {
+func writeISO(ctx context.Context, t Tools, out string, m Medium, efiImage, storeName, storeImage, tree string, epoch int64) error {
 	date := time.Unix(epoch, 0).UTC().Format("2006010215040500")
 	return run(ctx, epoch, t.Xorriso, "-no_rc", "-as", "mkisofs",
 		"-o", out, "-V", m.Label, "--modification-date="+m.xorrisoDate(), "--set_all_file_dates", date,
@@ -21,7 +21,7 @@ func writeISO(ctx context.Context, t Tools, out string, m Medium, efiImage, stor
 		"-e", EFIBootImage, "-no-emul-boot",
 		"-isohybrid-gpt-basdat", "-append_partition", "2", "0xef", efiImage,
 		EFIBootImage+"="+efiImage,
-		StoreImagePath[1:]+"="+storeImage,
-		StoreTreePath[1:]+"="+tree,
+		storeName[1:]+"="+storeImage,
+		storeName[1:]+TreeSuffix+"="+tree,
 	)
 }
