@@ -50,8 +50,8 @@ const isoTimeout = 8 * time.Minute
 
 var (
 	isoMediumRE  = regexp.MustCompile(`^nix-closure-verify: medium \(label NBS_ISO_TEST, UUID [0-9-]+\) found at /dev/(sr0|vda), mounted read-only`)
-	isoOpenedRE  = regexp.MustCompile(`^nix-closure-verify: store image /run/nix-closure-verify/medium/nix-store.squashfs opened through dm-verity`)
-	isoMountedRE = regexp.MustCompile(`^nix-closure-verify: store image mounted read-only at /sysroot/nix/store \(squashfs\)$`)
+	isoOpenedRE  = openedRE("squashfs")
+	isoMountedRE = mountedRE("squashfs")
 	mokLoadedRE  = regexp.MustCompile(`^NBS-KERNEL: .*integrity: Loaded X\.509 cert '` + isoCertName)
 	// shim's refusal. Debian's shim 16.1 prints "Security Policy
 	// Violation" for an unsigned image, an untrusted signature and an SBAT
@@ -63,7 +63,7 @@ var (
 )
 
 func TestISO(t *testing.T) {
-	harness.NeedTools(t, stub, "go", "mksquashfs", "xorriso", "mkfs.vfat", "mcopy", debianShim)
+	harness.NeedTools(t, stub, "go", "mksquashfs", "mkfs.erofs", "xorriso", "mkfs.vfat", "mcopy", debianShim)
 	harness.NeedVMTools(t, harness.FirmwareMicrosoft)
 	fx := nixtest.Build(t)
 	nixUKI := nixUKI(t)
@@ -82,7 +82,7 @@ func TestISO(t *testing.T) {
 	}
 	ird := buildInitrd(t, dir, initrd.Spec{
 		ModulesDir: modulesDir,
-		Modules:    []string{"ahci", "sr_mod", "virtio_pci", "virtio_blk", "isofs", "loop", "dm_verity", "squashfs"},
+		Modules:    []string{"ahci", "sr_mod", "virtio_pci", "virtio_blk", "isofs", "loop", "dm_verity", "squashfs", "crc32c_generic", "erofs"},
 		Run:        []string{"/bin/sh", "/iso-boot.sh"},
 		Files: []initrd.File{
 			{Name: "bin/nix-closure-verify", HostPath: ncv, Perm: 0o755},
@@ -126,6 +126,21 @@ func TestISO(t *testing.T) {
 	run(t, ncv, "manifest", "--closure-info", reg, "--output", manifest)
 	plain := build("plain-store.iso", key, cert, "--shim", debianShim, "--store-image", storeImg, "--closure-manifest", manifest)
 	tampered := tamperStoreImage(t, plain, dir)
+	// A prebuilt erofs image (mkfs.erofs over a copy of the closure), named
+	// /nix-store.erofs on the ISO and mounted as erofs.
+	erofsRoot := filepath.Join(dir, "erofs-root")
+	if err := os.MkdirAll(erofsRoot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	run(t, "cp", append(append([]string{"-a"}, fx.Closure...), erofsRoot)...)
+	// Debian 12's mkfs.erofs (erofs-utils 1.5) fails on the fixture's
+	// 255-byte name ("Could not format the device: No such file or
+	// directory"): that one entry is left out of the erofs image.
+	run(t, "chmod", "-R", "u+w", erofsRoot)
+	run(t, "find", erofsRoot, "-regextype", "posix-extended", "-regex", ".*/[^/]{250,}", "-delete")
+	erofsImg := filepath.Join(dir, "store.erofs")
+	run(t, "mkfs.erofs", "--quiet", "--all-root", "-T0", erofsImg, erofsRoot)
+	erofsISO := build("erofs.iso", snakeKey, snakeCert, "--store-image", erofsImg, "--closure-manifest", manifest)
 	unsigned := stripUKISignature(t, good, dir)
 
 	// cdrom boots iso as a CD; on the Microsoft firmware, with our
@@ -138,8 +153,11 @@ func TestISO(t *testing.T) {
 		}
 		return harness.Boot(t, cfg)
 	}
-	bootsAndReads := func(t *testing.T, vm *harness.VM, mok bool) {
+	bootsAndReads := func(t *testing.T, vm *harness.VM, mok bool, fs ...string) {
 		res := []*regexp.Regexp{isoMediumRE, isoOpenedRE, isoMountedRE, storeReadOKRE}
+		if len(fs) == 1 {
+			res[1], res[2] = openedRE(fs[0]), mountedRE(fs[0])
+		}
 		if mok {
 			res = append(res, mokLoadedRE)
 		}
@@ -189,6 +207,10 @@ func TestISO(t *testing.T) {
 			Disks: []string{good}, ReadOnlyDisks: true, Timeout: isoTimeout})
 		bootsAndReads(t, vm, true)
 	})
+	t.Run("prebuilt erofs store image boots", func(t *testing.T) {
+		t.Parallel()
+		bootsAndReads(t, cdrom(t, erofsISO, harness.FirmwareSecureBoot, false), false, "erofs")
+	})
 	t.Run("UKI over 32 MiB boots from -cdrom", func(t *testing.T) {
 		t.Parallel()
 		bootsAndReads(t, cdrom(t, large, harness.FirmwareSecureBoot, false), false)
@@ -197,6 +219,16 @@ func TestISO(t *testing.T) {
 		t.Parallel()
 		bootsAndReads(t, cdrom(t, direct, harness.FirmwareSecureBoot, false), false)
 	})
+}
+
+// openedRE and mountedRE match the boot check's lines for a store image of
+// file system fs on the medium.
+func openedRE(fs string) *regexp.Regexp {
+	return regexp.MustCompile(`^nix-closure-verify: store image /run/nix-closure-verify/medium/nix-store\.` + fs + ` opened through dm-verity`)
+}
+
+func mountedRE(fs string) *regexp.Regexp {
+	return regexp.MustCompile(`^nix-closure-verify: store image mounted read-only at /sysroot/nix/store \(` + fs + `\)$`)
 }
 
 // waitAll waits for each pattern in turn on the console.
