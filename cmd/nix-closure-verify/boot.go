@@ -23,7 +23,11 @@ digest, is a failure (only nix-closure-verify.store=off boots unchecked).
 Needs no shell. On success it prints one line per check; on failure it
 prints what failed and why, then carries out on-failure: halt (default:
 power off), warn (continue), shell (emergency shell, then continue) or fail
-(exit 1 and let the caller decide). Parameters are listed in README.md.`
+(exit 1 and let the caller decide). With nix-closure-verify.medium-label or
+medium-uuid (an ISO from "nix-uki iso"), the store image is a file on that
+ISO 9660 medium: it is found among the block devices, mounted read-only, the
+image opened through dm-verity and mounted at ROOT/nix/store (store-mount).
+Parameters are listed in README.md.`
 
 func runBoot(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "boot", "[--cmdline PATH]", bootHelp)

@@ -23,6 +23,7 @@ var tool = &cli.Tool{
 		{Name: "install", Summary: "install every NixOS generation onto the ESP as signed UKIs behind systemd-boot", Run: runInstall},
 		{Name: "inspect", Summary: "show an image's sections, metadata and signatures", Run: runInspect},
 		keysCommand,
+		{Name: "iso", Summary: "build a hybrid Secure Boot ISO: shim, the signed UKI, the store image and its dm-verity tree", Run: runISO},
 	},
 }
 

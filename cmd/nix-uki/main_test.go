@@ -32,7 +32,7 @@ const softhsmModule = "/usr/lib/softhsm/libsofthsm2.so"
 // skipped when those are missing.
 func TestScripts(t *testing.T) {
 	const stub = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
-	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl", "softhsm2-util", "pkcs11-tool"} {
+	for _, need := range []string{"openssl", "sbverify", "osslsigncode", "objcopy", "cpio", "jq", "swtpm", "perl", "softhsm2-util", "pkcs11-tool", "mkfs.vfat", "mcopy", "xorriso"} {
 		peer.Tool(t, need)
 	}
 	for _, f := range []string{stub, systemdMeasure, softhsmModule} {

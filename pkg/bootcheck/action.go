@@ -1,6 +1,7 @@
 package bootcheck
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,18 +9,32 @@ import (
 	"os/exec"
 	"time"
 
+	"github.com/nix-boot-security/nix-boot-security/pkg/medium"
 	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 	"golang.org/x/sys/unix"
 )
 
-// Machine is what the boot check needs of the system: the failure actions
-// and setting up a dm-verity device, so tests can run every branch without
-// powering anything off or touching device-mapper.
+// Machine is what the boot check needs of the system: the failure actions,
+// finding and mounting a medium, setting up a dm-verity device, so tests
+// can run every branch without powering anything off or touching
+// device-mapper.
 type Machine interface {
 	PowerOff() error
 	Shell() error
 	OpenVerity(veritydev.Options) (string, error)
+	FindMedium(ctx context.Context, q medium.Query, wait time.Duration) (dev string, err error)
+	// Mount mounts source read-only at target (made if missing).
+	Mount(source, target, fsType string, kind MountKind) error
 }
+
+// MountKind says what is mounted, which decides the mount flags.
+type MountKind int
+
+// The mounts the boot check makes; both are read-only and nodev.
+const (
+	MountMedium MountKind = iota // also nosuid and noexec: only the image is read from it
+	MountStore                   // the store: programs run from it
+)
 
 // RealMachine acts on the running system.
 type RealMachine struct{ Console *os.File }
@@ -50,6 +65,23 @@ func (m RealMachine) Shell() error {
 	cmd := exec.Command("/bin/sh")
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = m.Console, m.Console, m.Console
 	return cmd.Run()
+}
+
+// FindMedium finds the medium among the block devices (pkg/medium).
+func (m RealMachine) FindMedium(ctx context.Context, q medium.Query, wait time.Duration) (string, error) {
+	return medium.System{}.Find(ctx, q, wait)
+}
+
+// Mount mounts read-only, making the mount point first.
+func (m RealMachine) Mount(source, target, fsType string, kind MountKind) error {
+	if err := os.MkdirAll(target, 0o755); err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_RDONLY | unix.MS_NODEV)
+	if kind == MountMedium {
+		flags |= unix.MS_NOSUID | unix.MS_NOEXEC
+	}
+	return unix.Mount(source, target, fsType, flags, "")
 }
 
 // OpenVerity sets up the verity device (pkg/veritydev).

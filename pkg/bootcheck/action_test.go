@@ -2,10 +2,14 @@ package bootcheck
 
 import (
 	"bytes"
+	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/nix-boot-security/nix-boot-security/pkg/medium"
 	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
 
@@ -14,6 +18,23 @@ type fakeMachine struct {
 	poweredOff, shell           int
 	opened                      []veritydev.Options
 	powerErr, shellErr, openErr error
+
+	medium    string // FindMedium's device
+	mediumErr error
+	found     []medium.Query
+	verityDev string // OpenVerity's device; "" means /dev/mapper/NAME
+	mounts    []string
+	mountErr  error
+}
+
+func (f *fakeMachine) FindMedium(_ context.Context, q medium.Query, _ time.Duration) (string, error) {
+	f.found = append(f.found, q)
+	return f.medium, f.mediumErr
+}
+
+func (f *fakeMachine) Mount(source, target, fsType string, kind MountKind) error {
+	f.mounts = append(f.mounts, fmt.Sprintf("%s %s %s %d", source, target, fsType, kind))
+	return f.mountErr
 }
 
 func (f *fakeMachine) PowerOff() error { f.poweredOff++; return f.powerErr }
@@ -22,6 +43,9 @@ func (f *fakeMachine) OpenVerity(o veritydev.Options) (string, error) {
 	f.opened = append(f.opened, o)
 	if f.openErr != nil {
 		return "", f.openErr
+	}
+	if f.verityDev != "" {
+		return f.verityDev, nil
 	}
 	return "/dev/mapper/" + o.Name, nil
 }

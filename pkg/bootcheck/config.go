@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/verity"
@@ -71,7 +72,22 @@ type Config struct {
 	RootHash   []byte
 	Name       string
 	OnFailure  Action
+
+	// The medium the image is on (an ISO 9660 volume found by label
+	// and/or UUID, mounted read-only); Image and HashDevice are then paths
+	// on it. MediumWait bounds the wait for it to appear.
+	MediumLabel string
+	MediumUUID  string
+	MediumWait  time.Duration
+	// StoreMount is where the opened image is mounted read-only (default
+	// with a medium: Root/nix/store; without one, or with store-mount=off,
+	// not mounted: the system mounts /dev/mapper/NAME itself).
+	StoreMount string
 }
+
+// DefaultMediumWait is how long the boot check waits for the medium: USB
+// and optical drives may appear seconds after the initrd starts.
+const DefaultMediumWait = 60 * time.Second
 
 // defaults are the values of the keys that have one, written as a
 // parameter would give them, so a command line word can be compared with
@@ -79,6 +95,7 @@ type Config struct {
 var defaults = map[string]string{
 	"manifest": DefaultManifest, "root": DefaultRoot, "store": "on", "name": DefaultName,
 	"hash-offset": "0", "on-failure": string(ActionHalt), "fsverity": "off",
+	"medium-wait": "60",
 }
 
 // setters parse one key's value into a Config. Every key we know is here.
@@ -140,6 +157,38 @@ var setters = map[string]func(c *Config, v string) error{
 		c.OnFailure = a
 		return nil
 	},
+	"medium-label": func(c *Config, v string) error {
+		if len(v) > 32 || strings.ContainsAny(v, " \"") {
+			return fmt.Errorf("%w: a volume label of at most 32 characters, no spaces or quotes", ErrBadValue)
+		}
+		return nonEmpty(&c.MediumLabel, v)
+	},
+	"medium-uuid": func(c *Config, v string) error {
+		if !isoUUID(v) {
+			return fmt.Errorf("%w: expected an ISO 9660 volume UUID, YYYY-MM-DD-HH-MM-SS-CC", ErrBadValue)
+		}
+		c.MediumUUID = v
+		return nil
+	},
+	"medium-wait": func(c *Config, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3600 {
+			return fmt.Errorf("%w: expected a number of seconds from 1 to 3600", ErrBadValue)
+		}
+		c.MediumWait = time.Duration(n) * time.Second
+		return nil
+	},
+	"store-mount": func(c *Config, v string) error {
+		if v == "off" {
+			c.StoreMount = ""
+			return nil
+		}
+		if !strings.HasPrefix(v, "/") {
+			return fmt.Errorf("%w: expected an absolute path or off", ErrBadValue)
+		}
+		c.StoreMount = v
+		return nil
+	},
 	"jobs": func(c *Config, v string) error {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 4096 {
@@ -161,6 +210,19 @@ func onOff(dst *bool, v string) error {
 		return fmt.Errorf("%w: expected on or off", ErrBadValue)
 	}
 	return nil
+}
+
+// isoUUID accepts blkid's form of an ISO 9660 volume date.
+func isoUUID(v string) bool {
+	if len(v) != 22 {
+		return false
+	}
+	for i := 0; i < len(v); i++ {
+		if dash := i >= 4 && i%3 == 1; dash != (v[i] == '-') || !dash && (v[i] < '0' || v[i] > '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // nonEmpty sets a device path, which may not be empty.
@@ -197,7 +259,7 @@ func (v Values) action() (Action, bool) {
 // defaults filled in. The failure action is set first, so that even a
 // configuration error can be acted on as asked.
 func (v Values) Config() (Config, error) {
-	c := Config{Store: true, Manifest: DefaultManifest, Root: DefaultRoot, Name: DefaultName, OnFailure: ActionHalt}
+	c := Config{Store: true, Manifest: DefaultManifest, Root: DefaultRoot, Name: DefaultName, OnFailure: ActionHalt, MediumWait: DefaultMediumWait}
 	if a, ok := v.action(); ok {
 		c.OnFailure = a
 	}
@@ -210,20 +272,34 @@ func (v Values) Config() (Config, error) {
 			return c, fmt.Errorf("%s.%s=%q: %w", Prefix, k, v[k], err)
 		}
 	}
-	return c, c.consistent(v["hash-offset"] != "")
+	if err := c.consistent(v); err != nil {
+		return c, err
+	}
+	if c.onMedium() && v["store-mount"] == "" {
+		c.StoreMount = strings.TrimSuffix(c.Root, "/") + "/nix/store"
+	}
+	return c, nil
 }
 
 // consistent refuses settings that ask for something that cannot be done
-// as asked: an image without its root hash, image parameters without an
-// image, fs-verity digests without a store check to compare them in.
-func (c Config) consistent(hashOffset bool) error {
+// as asked: an image without its root hash, image or medium parameters
+// without an image, fs-verity digests without a store check to compare
+// them in.
+func (c Config) consistent(v Values) error {
 	switch {
 	case c.FSVerity && !c.Store:
 		return fmt.Errorf("%w: %s.fsverity=on without the store check (%s.store=off)", ErrInconsistent, Prefix, Prefix)
 	case c.Image != "" && c.RootHash == nil:
 		return fmt.Errorf("%w: %s.image is set but %s.root-hash is not", ErrInconsistent, Prefix, Prefix)
-	case c.Image == "" && (c.RootHash != nil || c.HashDevice != "" || hashOffset):
+	case c.Image == "" && (c.RootHash != nil || c.HashDevice != "" || v["hash-offset"] != ""):
 		return fmt.Errorf("%w: %s.root-hash, hash-device or hash-offset given without %s.image", ErrInconsistent, Prefix, Prefix)
+	case c.Image == "" && (c.MediumLabel != "" || c.MediumUUID != "" || v["store-mount"] != ""):
+		return fmt.Errorf("%w: %s.medium-label, medium-uuid or store-mount given without %s.image", ErrInconsistent, Prefix, Prefix)
+	case c.onMedium() && (!strings.HasPrefix(c.Image, "/") || c.HashDevice != "" && !strings.HasPrefix(c.HashDevice, "/")):
+		return fmt.Errorf("%w: with a medium, %s.image and hash-device are absolute paths on it", ErrInconsistent, Prefix)
 	}
 	return nil
 }
+
+// onMedium says whether the image is on a medium the check must find.
+func (c Config) onMedium() bool { return c.MediumLabel != "" || c.MediumUUID != "" }

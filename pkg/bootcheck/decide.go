@@ -103,5 +103,5 @@ func merge(settings Values, cmdline string) (c Config, notes []string, err error
 	}
 	// A stricter word can still ask for what the settings cannot do
 	// (fsverity=on where they say store=off): that is not a pass either.
-	return c, notes, c.consistent(false)
+	return c, notes, c.consistent(settings)
 }

@@ -26,6 +26,13 @@
 //	on-failure=ACTION  halt (default: print, then power off), warn (print loudly, continue),
 //	                   shell (print, then run /bin/sh), fail (print, exit with status 1)
 //	jobs=N             parallel workers for the store check (default: one per CPU)
+//	medium-label=LABEL the image is a file on an ISO 9660 medium with this volume label
+//	medium-uuid=UUID   ... and/or this volume UUID (YYYY-MM-DD-HH-MM-SS-CC); the medium is
+//	                   found among the block devices (pkg/medium), mounted read-only at
+//	                   MediumMount, and image= and hash-device= are paths on it
+//	medium-wait=SECS   how long to wait for the medium to appear (default 60)
+//	store-mount=DIR    mount the opened image read-only at DIR (default with a medium:
+//	                   ROOT/nix/store; "off": leave /dev/mapper/NAME for the system to mount)
 //
 // Never a silent pass: no settings and no parameter, a store check without
 // a digest, a malformed or unknown setting, a setting given twice with

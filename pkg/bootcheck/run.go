@@ -8,11 +8,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/storeverity"
-	"github.com/nix-boot-security/nix-boot-security/pkg/veritydev"
 )
 
 // ErrFailed is wrapped by the error of every check that failed.
@@ -107,15 +105,9 @@ func readBounded(path string, limit int64) ([]byte, error) {
 
 func (e Env) run(ctx context.Context, c Config) error {
 	if c.Image != "" {
-		start := time.Now()
-		dev, err := e.Machine.OpenVerity(veritydev.Options{Image: c.Image,
-			HashPath: veritydev.DefaultHashPath(c.Image, c.HashDevice, c.HashOffset), HashOffset: c.HashOffset,
-			RootHash: c.RootHash, Name: c.Name})
-		if err != nil {
-			return fmt.Errorf("%w: store image %s: %w", ErrFailed, c.Image, err)
+		if err := e.openImage(ctx, c); err != nil {
+			return err
 		}
-		fmt.Fprintf(e.Console, "%s: store image %s opened through dm-verity as %s (root hash checked, every block verified on read) in %.2f s\n",
-			Prefix, c.Image, dev, time.Since(start).Seconds())
 	}
 	if c.Store {
 		return e.checkStore(ctx, c)
