@@ -143,27 +143,36 @@ func TestProfilesBootWithSystemdBoot(t *testing.T) {
 				t.Fatalf("profiles 0 and 1 predict the same PCR 11")
 			}
 
-			// The ESP: systemd-boot signed by nix-uki, the UKI in
-			// EFI/Linux/, loader.conf choosing its profile 1 at once.
-			esp := t.TempDir()
-			for _, d := range []string{"EFI/BOOT", "EFI/Linux", "loader"} {
-				if err := os.MkdirAll(filepath.Join(esp, d), 0o755); err != nil {
-					t.Fatal(err)
-				}
+			// Each profile in turn: systemd-boot signed by nix-uki, the
+			// UKI in EFI/Linux/, loader.conf choosing that profile's entry
+			// (the UKI's name @ the profile's ID) at once.
+			for _, p := range []struct {
+				n       int
+				id      string
+				cmdline string
+			}{{0, "main", pcrCmdline}, {1, "rescue", rescueCmdline}} {
+				t.Run(fmt.Sprintf("profile %d", p.n), func(t *testing.T) {
+					esp := t.TempDir()
+					for _, d := range []string{"EFI/BOOT", "EFI/Linux", "loader"} {
+						if err := os.MkdirAll(filepath.Join(esp, d), 0o755); err != nil {
+							t.Fatal(err)
+						}
+					}
+					runTool(t, nixUKI, "sign", "--key", key, "--cert", cert, boot, "--output", filepath.Join(esp, "EFI/BOOT/BOOTX64.EFI"))
+					data, err := os.ReadFile(img)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := os.WriteFile(filepath.Join(esp, "EFI/Linux/multi.efi"), data, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					conf := "timeout 0\ndefault multi.efi@" + p.id + "\neditor no\n"
+					if err := os.WriteFile(filepath.Join(esp, "loader/loader.conf"), []byte(conf), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					bootAndCheck(t, esp, predictedProfile(t, nixUKI, img, p.n), p.cmdline)
+				})
 			}
-			runTool(t, nixUKI, "sign", "--key", key, "--cert", cert, boot, "--output", filepath.Join(esp, "EFI/BOOT/BOOTX64.EFI"))
-			data, err := os.ReadFile(img)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(esp, "EFI/Linux/multi.efi"), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			conf := "timeout 0\ndefault multi.efi@rescue\neditor no\n"
-			if err := os.WriteFile(filepath.Join(esp, "loader/loader.conf"), []byte(conf), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			bootAndCheck(t, esp, pred, rescueCmdline)
 		})
 	}
 }
