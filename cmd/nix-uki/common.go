@@ -42,10 +42,16 @@ func openKey(ctx context.Context, stderr io.Writer, ref string) (signer.Signer, 
 	if err != nil {
 		return nil, keyError(err)
 	}
+	printWarnings(stderr, k)
+	return k, nil
+}
+
+// printWarnings prints what opening a key found worth saying (a key file
+// others can read, say).
+func printWarnings(stderr io.Writer, k signer.Signer) {
 	for _, w := range k.Warnings() {
 		fmt.Fprintf(stderr, "%s: warning: %s\n", toolName, w)
 	}
-	return k, nil
 }
 
 // keyError gives a key that cannot be opened exit status 2, with the
@@ -64,9 +70,7 @@ func loadSigner(ctx context.Context, stderr io.Writer, keyRef, certPath string) 
 	if err != nil {
 		return nil, nil, keyError(err)
 	}
-	for _, w := range key.Warnings() {
-		fmt.Fprintf(stderr, "%s: warning: %s\n", toolName, w)
-	}
+	printWarnings(stderr, key)
 	return s, key, nil
 }
 

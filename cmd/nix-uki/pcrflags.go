@@ -127,17 +127,13 @@ func (p *pcrFlags) load(ctx context.Context, stderr io.Writer) (*pcrSetup, error
 		return nil, cli.Usagef("--phases %s comes before any --pcr-private-key (phases belong to the key given before them)", strings.Join(loose, " "))
 	}
 	for _, g := range gs {
-		key, err := openKey(ctx, stderr, g.priv)
+		key, pub, err := signer.OpenPCR(ctx, g.priv, g.pub, signer.Options{})
 		if err != nil {
 			s.Close()
-			return nil, err
+			return nil, keyError(err)
 		}
+		printWarnings(stderr, key)
 		s.keys = append(s.keys, key)
-		pub, err := measure.CheckKeys(key, key.Description(), g.pub)
-		if err != nil {
-			s.Close()
-			return nil, cli.Usage(err)
-		}
 		phases, err := measure.ParsePhases(g.phases...)
 		if err != nil {
 			s.Close()

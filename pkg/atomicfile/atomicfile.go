@@ -13,21 +13,54 @@ import (
 
 // Write creates path with the given permissions from what fill writes. When
 // fill fails nothing is left at path and the temporary file is removed.
-func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+func Write(path string, perm os.FileMode, fill func(w io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), tempPattern(path))
 	if err != nil {
 		return fmt.Errorf("creating temporary file for %s: %w", path, err)
 	}
+	if err := fill(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	return finish(tmp, path, perm)
+}
+
+// TempBeside creates an empty temporary file in path's directory for
+// another program to write (xorriso, say), to be put in place by Commit.
+func TempBeside(path string) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), tempPattern(path))
+	if err != nil {
+		return "", fmt.Errorf("creating temporary file for %s: %w", path, err)
+	}
+	name := f.Name()
+	f.Close()
+	return name, nil
+}
+
+// Commit puts tmp, a finished file in path's directory (from TempBeside),
+// in place as Write does: synced, given perm, renamed over path, the
+// directory synced. On error tmp is removed and path is left as it was.
+func Commit(tmp, path string, perm os.FileMode) error {
+	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("opening %s: %w", tmp, err)
+	}
+	return finish(f, path, perm)
+}
+
+func tempPattern(path string) string { return "." + filepath.Base(path) + ".tmp-*" }
+
+// finish syncs, closes and renames tmp over path, then syncs the
+// directory; on error it removes tmp.
+func finish(tmp *os.File, path string, perm os.FileMode) (err error) {
 	defer func() {
 		if err != nil {
 			tmp.Close()
 			os.Remove(tmp.Name())
 		}
 	}()
-	if err = fill(tmp); err != nil {
-		return err
-	}
 	if err = tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("setting mode of %s: %w", path, err)
 	}
@@ -40,7 +73,7 @@ func Write(path string, perm os.FileMode, fill func(w io.Writer) error) (err err
 	if err = os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("renaming into %s: %w", path, err)
 	}
-	syncDir(dir)
+	syncDir(filepath.Dir(path))
 	return nil
 }
 

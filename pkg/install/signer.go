@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/nix-boot-security/nix-boot-security/pkg/authenticode"
-	"github.com/nix-boot-security/nix-boot-security/pkg/measure"
 	"github.com/nix-boot-security/nix-boot-security/pkg/signer"
 )
 
@@ -27,16 +26,10 @@ func openSigner(ctx context.Context, keyRef, certPath string) (*authenticode.Sig
 }
 
 // openPCRKey opens the PCR policy signing key (any reference) and checks
-// it, and the public key file when given, as measure.LoadKeys checks a key
-// file.
+// it, as nix-uki build does.
 func openPCRKey(ctx context.Context, keyRef, pubPath string) (signer.Signer, crypto.PublicKey, error) {
-	key, err := signer.Open(ctx, keyRef, signer.Options{})
+	key, pub, err := signer.OpenPCR(ctx, keyRef, pubPath, signer.Options{})
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
-	}
-	pub, err := measure.CheckKeys(key, key.Description(), pubPath)
-	if err != nil {
-		key.Close()
 		return nil, nil, fmt.Errorf("%w: %w", ErrKey, err)
 	}
 	return key, pub, nil

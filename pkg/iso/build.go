@@ -3,7 +3,6 @@ package iso
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -97,11 +96,17 @@ func Build(ctx context.Context, o Options) (*Result, error) {
 	if err := makeEFIImage(ctx, o.Tools, efiImage, efiFiles(ukiPath, o.Shim, o.MokManager), o.Epoch); err != nil {
 		return nil, err
 	}
-	isoPath := filepath.Join(work, "out.iso")
-	if err := writeISO(ctx, o.Tools, isoPath, medium, efiImage, storeName, image, tree, o.Epoch); err != nil {
+	// xorriso writes the ISO beside the output, which is then renamed
+	// into place: the image is written once, not written and copied.
+	isoPath, err := atomicfile.TempBeside(o.Output)
+	if err != nil {
 		return nil, err
 	}
-	if err := copyAtomic(o.Output, isoPath); err != nil {
+	if err := writeISO(ctx, o.Tools, isoPath, medium, efiImage, storeName, image, tree, o.Epoch); err != nil {
+		os.Remove(isoPath)
+		return nil, err
+	}
+	if err := atomicfile.Commit(isoPath, o.Output, 0o644); err != nil {
 		return nil, err
 	}
 	return &Result{Medium: medium, StoreImage: storeName, RootHash: root, Cmdline: line, UKIDigest: digest}, nil
@@ -117,18 +122,4 @@ func signedCmdline(u *ukibuild.UKI) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the composed UKI has no %s section", uki.SectionCmdline)
-}
-
-// copyAtomic puts the finished ISO in place (pkg/atomicfile: temp file,
-// fsync, rename, fsync of the directory).
-func copyAtomic(dst, src string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	return atomicfile.Write(dst, 0o644, func(w io.Writer) error {
-		_, err := io.Copy(w, in)
-		return err
-	})
 }

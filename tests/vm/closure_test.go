@@ -4,14 +4,11 @@ package vm
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
@@ -279,35 +276,4 @@ func run(t *testing.T, name string, args ...string) string {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return string(out)
-}
-
-var (
-	ncvOnce sync.Once
-	ncvPath string
-	ncvErr  error
-)
-
-// staticNCV builds nix-closure-verify as the initrd needs it: one static
-// binary (CGO_ENABLED=0).
-func staticNCV(t *testing.T) string {
-	t.Helper()
-	ncvOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nbs-ncv-")
-		if err != nil {
-			ncvErr = err
-			return
-		}
-		ncvPath = filepath.Join(dir, "nix-closure-verify")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-trimpath", "-o", ncvPath, "./cmd/nix-closure-verify")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			ncvErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if ncvErr != nil {
-		t.Fatalf("building nix-closure-verify: %v", ncvErr)
-	}
-	return ncvPath
 }

@@ -3,6 +3,7 @@
 package vm
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,40 +85,66 @@ func snakeoil(t *testing.T) (key, cert string) {
 	return key, cert
 }
 
+// goBuild is one command of this module built once for the whole test
+// binary, into its own temporary directory (removed by TestMain).
+type goBuild struct {
+	pkg    string // ./cmd/...
+	static bool   // CGO_ENABLED=0, to run in a busybox initrd with no C library
+	once   sync.Once
+	path   string
+	err    error
+}
+
+// builds are every command the tests build.
 var (
-	nixUKIOnce sync.Once
-	nixUKIPath string
-	nixUKIErr  error
-	nixUKIOut  []byte
+	nixUKIBuild       = &goBuild{pkg: "./cmd/nix-uki"}
+	staticNixUKIBuild = &goBuild{pkg: "./cmd/nix-uki", static: true}
+	staticNCVBuild    = &goBuild{pkg: "./cmd/nix-closure-verify", static: true}
+	builds            = []*goBuild{nixUKIBuild, staticNixUKIBuild, staticNCVBuild}
 )
 
-// nixUKI builds cmd/nix-uki once for the whole test binary.
-func nixUKI(t *testing.T) string {
+// get builds the command the first time and returns its path.
+func (b *goBuild) get(t *testing.T) string {
 	t.Helper()
-	nixUKIOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nbs-nix-uki-")
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "nbs-build-")
 		if err != nil {
-			nixUKIErr = err
+			b.err = err
 			return
 		}
-		nixUKIPath = filepath.Join(dir, "nix-uki")
+		b.path = filepath.Join(dir, filepath.Base(b.pkg))
 		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		cmd := exec.Command("go", "build", "-o", nixUKIPath, "./cmd/nix-uki")
-		cmd.Dir = root
-		nixUKIOut, nixUKIErr = cmd.CombinedOutput()
+		cmd := exec.Command("go", "build", "-trimpath", "-o", b.path, b.pkg)
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		if b.static {
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("%v\n%s", err, out)
+		}
 	})
-	if nixUKIErr != nil {
-		t.Fatalf("building nix-uki: %v\n%s", nixUKIErr, nixUKIOut)
+	if b.err != nil {
+		t.Fatalf("building %s (static %v): %v", b.pkg, b.static, b.err)
 	}
-	return nixUKIPath
+	return b.path
 }
+
+// nixUKI builds cmd/nix-uki once for the whole test binary.
+func nixUKI(t *testing.T) string { return nixUKIBuild.get(t) }
+
+// staticNixUKI builds nix-uki without cgo (no PKCS#11), so it runs in a
+// busybox initrd with no C library.
+func staticNixUKI(t *testing.T) string { return staticNixUKIBuild.get(t) }
+
+// staticNCV builds nix-closure-verify as the initrd needs it: one static
+// binary.
+func staticNCV(t *testing.T) string { return staticNCVBuild.get(t) }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	for _, built := range []string{nixUKIPath, ncvPath, staticNixUKIPath} {
-		if built != "" {
-			os.RemoveAll(filepath.Dir(built))
+	for _, b := range builds {
+		if b.path != "" {
+			os.RemoveAll(filepath.Dir(b.path))
 		}
 	}
 	os.Exit(code)

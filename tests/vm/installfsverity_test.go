@@ -7,10 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,21 +18,6 @@ import (
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
-
-// staticUKI builds cmd/nix-uki as one static program for the initrd
-// (CGO_ENABLED=0: no PKCS#11 there, files are the keys).
-func staticUKI(t *testing.T) string {
-	t.Helper()
-	out := filepath.Join(t.TempDir(), "nix-uki")
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-trimpath", "-o", out, "./cmd/nix-uki")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("building a static nix-uki: %v\n%s", err, b)
-	}
-	return out
-}
 
 // installFSVerityScript runs `nix-uki install --closure-fsverity` where the
 // kernel has fs-verity: the store disk (ext4 -O verity) is mounted and its
@@ -69,7 +52,7 @@ func TestInstallFSVerity(t *testing.T) {
 	harness.NeedVMTools(t, harness.FirmwareSecureBoot)
 	fx := nixtest.Build(t)
 	ncv := staticNCV(t)
-	uki := staticUKI(t)
+	uki := staticNixUKI(t)
 	vmlinuz, modules := kernel(t)
 	key, cert := snakeoil(t)
 	dir := t.TempDir()

@@ -4,13 +4,9 @@ package vm
 
 import (
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
-	"sync"
 	"testing"
 	"time"
 
@@ -190,37 +186,4 @@ func copyHostFile(t *testing.T, from, to string) {
 	if err := os.WriteFile(to, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-var (
-	staticNixUKIOnce sync.Once
-	staticNixUKIPath string
-	staticNixUKIErr  error
-)
-
-// staticNixUKI builds nix-uki without cgo, so it runs in a busybox
-// initrd with no C library. (If a PKCS#11 signer brings cgo in, the
-// enrollment code stays in pkg/enroll and this build takes a tag that
-// leaves the token out.)
-func staticNixUKI(t *testing.T) string {
-	t.Helper()
-	staticNixUKIOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nbs-nix-uki-static-")
-		if err != nil {
-			staticNixUKIErr = err
-			return
-		}
-		staticNixUKIPath = filepath.Join(dir, "nix-uki")
-		_, file, _, _ := runtime.Caller(0)
-		cmd := exec.Command("go", "build", "-trimpath", "-o", staticNixUKIPath, "./cmd/nix-uki")
-		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			staticNixUKIErr = fmt.Errorf("%v\n%s", err, out)
-		}
-	})
-	if staticNixUKIErr != nil {
-		t.Fatalf("building a static nix-uki: %v", staticNixUKIErr)
-	}
-	return staticNixUKIPath
 }

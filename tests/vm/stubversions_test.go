@@ -90,17 +90,31 @@ func bootAndCheck(t *testing.T, esp string, pred map[string]string, wantCmdline 
 	t.Logf("PCR 11 %s as predicted, %s, boot took %s", pred[":"][:16], verdict, time.Since(start).Round(100*time.Millisecond))
 }
 
-func TestStubVersionsBoot(t *testing.T) {
+// stubsFixture is what the stub-version boots share: nix-uki, the
+// kernel, the test initrd and os-release, the snakeoil signing key and a
+// PCR policy key.
+type stubsFixture struct {
+	nixUKI, vmlinuz, initrd, osrel, key, cert, pcrKey string
+}
+
+func newStubsFixture(t *testing.T) stubsFixture {
+	t.Helper()
 	harness.NeedTools(t, "go", "swtpm")
 	harness.NeedVMTools(t, harness.FirmwareSecureBoot)
-	nixUKI := nixUKI(t)
+	f := stubsFixture{nixUKI: nixUKI(t)}
 	dir := t.TempDir()
-	vmlinuz, _ := kernel(t)
-	key, cert := snakeoil(t)
-	pcrKey := filepath.Join(dir, "pcr.pem")
-	testcert.WriteKey(t, pcrKey, testcert.NewKey(t, testcert.RSA2048))
-	ird := stubsInitrd(t, dir)
-	osrel := osRelease(t, dir)
+	f.vmlinuz, _ = kernel(t)
+	f.key, f.cert = snakeoil(t)
+	f.pcrKey = filepath.Join(dir, "pcr.pem")
+	testcert.WriteKey(t, f.pcrKey, testcert.NewKey(t, testcert.RSA2048))
+	f.initrd = stubsInitrd(t, dir)
+	f.osrel = osRelease(t, dir)
+	return f
+}
+
+func TestStubVersionsBoot(t *testing.T) {
+	f := newStubsFixture(t)
+	nixUKI, vmlinuz, ird, osrel, key, cert, pcrKey := f.nixUKI, f.vmlinuz, f.initrd, f.osrel, f.key, f.cert, f.pcrKey
 	for _, major := range []int{254, 257, systemdpeer.Newest(t).Major} {
 		v := systemdpeer.Get(t, major)
 		t.Run(v.String(), func(t *testing.T) {
@@ -116,16 +130,8 @@ func TestStubVersionsBoot(t *testing.T) {
 }
 
 func TestProfilesBootWithSystemdBoot(t *testing.T) {
-	harness.NeedTools(t, "go", "swtpm")
-	harness.NeedVMTools(t, harness.FirmwareSecureBoot)
-	nixUKI := nixUKI(t)
-	dir := t.TempDir()
-	vmlinuz, _ := kernel(t)
-	key, cert := snakeoil(t)
-	pcrKey := filepath.Join(dir, "pcr.pem")
-	testcert.WriteKey(t, pcrKey, testcert.NewKey(t, testcert.RSA2048))
-	ird := stubsInitrd(t, dir)
-	osrel := osRelease(t, dir)
+	f := newStubsFixture(t)
+	nixUKI, vmlinuz, ird, osrel, key, cert, pcrKey := f.nixUKI, f.vmlinuz, f.initrd, f.osrel, f.key, f.cert, f.pcrKey
 	for _, major := range []int{257, systemdpeer.Newest(t).Major} {
 		v := systemdpeer.Get(t, major)
 		t.Run(v.String(), func(t *testing.T) {
