@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"path"
 	"sort"
 	"strings"
@@ -46,7 +47,7 @@ type fileJob struct {
 	full      string
 	storePath string
 	st        unix.Stat_t
-	haveStat  bool // st is set; otherwise the worker lstats the file
+	haveStat  bool // st is set; otherwise the directory listing said regular
 	node      *Node
 	key       problemKey
 }
@@ -120,22 +121,29 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 	}
 	start := time.Now()
 	var read atomic.Uint64
-	work := make(chan fileJob, 64*jobs)
+	// Files go to the workers in batches: one channel operation (and at
+	// most one wake-up) per batch rather than per file, which is most of
+	// a file's cost when no contents are read (--fsverity).
+	work := make(chan []fileJob, 4*jobs)
 	var wg sync.WaitGroup
 	for range jobs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			w := fileWorker{s: s}
-			for j := range work {
-				read.Add(w.check(&j))
-				j.dir.release()
-				s.counters.Files.Add(1)
+			for batch := range work {
+				for i := range batch {
+					j := &batch[i]
+					read.Add(w.check(j))
+					j.dir.release()
+				}
+				s.counters.Files.Add(uint64(len(batch)))
 			}
 		}()
 	}
 	var files int
 	var runErr error
+	b := &batcher{work: work}
 	for i := 0; ; i++ {
 		if runErr = ctx.Err(); runErr != nil {
 			break
@@ -148,9 +156,11 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 			runErr = err
 			break
 		}
-		files += (&pathWalk{s: s, idx: i, pn: pn, work: work}).run(store)
+		files += (&pathWalk{s: s, idx: i, pn: pn, work: b}).run(store)
+		b.flush()
 		s.counters.Paths.Add(1)
 	}
+	b.flush()
 	close(work)
 	wg.Wait()
 	if runErr != nil {
@@ -176,6 +186,34 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 	return rep, nil
 }
 
+// batchSize is how many files go to a worker at once.
+const batchSize = 32
+
+// batcher hands file jobs to the workers in batches.
+type batcher struct {
+	work  chan<- []fileJob
+	batch []fileJob
+}
+
+func (b *batcher) add(j fileJob) {
+	if b.batch == nil {
+		b.batch = make([]fileJob, 0, batchSize)
+	}
+	b.batch = append(b.batch, j)
+	if len(b.batch) == batchSize {
+		b.flush()
+	}
+}
+
+// flush sends what is batched; the walk calls it at the end of each store
+// path, so progress and problems do not wait for later paths.
+func (b *batcher) flush() {
+	if len(b.batch) > 0 {
+		b.work <- b.batch
+		b.batch = nil
+	}
+}
+
 // pathWalk walks one store path against its entries, comparing names,
 // types, symlink targets and metadata, and hands regular files to the
 // workers.
@@ -183,7 +221,7 @@ type pathWalk struct {
 	s         *v2check
 	idx       int
 	pn        *PathNodes
-	work      chan<- fileJob
+	work      *batcher
 	index     map[string]int
 	seen      []bool // found, with the manifest's type
 	listed    []bool // directories whose entries were listed
@@ -273,7 +311,7 @@ func (w *pathWalk) entry(dir *dirRef, name, full string, i int, st *unix.Stat_t)
 		if st != nil {
 			j.st, j.haveStat = *st, true
 		}
-		w.work <- j
+		w.work.add(j)
 	case NodeSymlink:
 		target, err := nar.ReadlinkAt(dir.fd, name, st.Size)
 		if err != nil {
@@ -330,7 +368,7 @@ func (w *pathWalk) directory(parent *dirRef, name, full string, i int, st *unix.
 			prev = j
 		}
 		if ok && de.typ == unix.DT_REG {
-			// The worker lstats and opens it anyway: one system call less a file.
+			// The worker opens it and judges its fstat: no lstat here.
 			w.entry(dir, child, childFull, j, nil)
 			continue
 		}
@@ -366,23 +404,25 @@ type fileWorker struct {
 	s        *v2check
 	h        meteredHash
 	xattrBuf []byte
-	// The serialiser hash uses, made once per worker (its callbacks read
-	// cur), so a file costs no allocation for it.
-	dumper   *nar.Dumper
-	cur      *fileJob
-	seenMeta bool
+	buf      []byte
 }
 
 // check verifies one regular file as the options say and returns the
 // number of bytes it read. This is the one place a file's contents are
 // judged, for both modes.
 func (w *fileWorker) check(j *fileJob) uint64 {
+	fd, fst, ok := w.open(j)
+	if !ok {
+		return 0
+	}
+	defer unix.Close(fd)
+	w.attributes(j, entryMeta{Path: j.full, Mode: nar.StatMode(fst), St: fst, DirFD: j.dir.fd, Name: j.name, FD: fd})
 	switch w.s.opts.Files {
 	case CheckVerity:
-		w.measure(j)
+		w.measure(j, fd)
 		return 0
 	default:
-		return w.hash(j)
+		return w.hash(j, fd, fst)
 	}
 }
 
@@ -391,6 +431,52 @@ func (w *fileWorker) add(j *fileJob, p Problem) {
 		p.Path = j.full
 	}
 	w.s.add(j.key, j.storePath, p)
+}
+
+// open opens the regular file the walk listed, without following a
+// symlink or blocking on a fifo, and checks with fstat that it is a
+// regular file: the very entry lstat described when the walk had to lstat
+// it, otherwise the one the directory listing typed as regular. (An lstat
+// before the open would not make the open safer: the name can change
+// between the two either way. The fstat of the opened file is what is
+// judged.) On failure the problem is reported and ok is false.
+func (w *fileWorker) open(j *fileJob) (fd int, fst *unix.Stat_t, ok bool) {
+	var err error
+	if j.haveStat {
+		fd, fst, err = openListed(j.dir.fd, j.name, j.full, &j.st, 0)
+	} else {
+		fd, fst, err = openRegular(j.dir.fd, j.full, j.name)
+	}
+	switch {
+	case err == nil:
+		return fd, fst, true
+	case errors.Is(err, unix.ENOENT):
+		w.add(j, Problem{Kind: KindMissing, Expected: j.node.Type.String(), Actual: "nothing"})
+	default:
+		w.add(j, Problem{Kind: KindUnreadable, Detail: errText(err)})
+	}
+	return -1, nil, false
+}
+
+// openRegular opens name in dirfd, which must be a regular file.
+func openRegular(dirfd int, full, name string) (int, *unix.Stat_t, error) {
+	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
+	if err != nil {
+		if err == unix.ELOOP {
+			return -1, nil, fmt.Errorf("%s: %w (%s)", full, nar.ErrChangedWhileReading, errNotRegular)
+		}
+		return -1, nil, &fs.PathError{Op: "open", Path: full, Err: err}
+	}
+	fst := new(unix.Stat_t)
+	if err := unix.Fstat(fd, fst); err != nil {
+		unix.Close(fd)
+		return -1, nil, &fs.PathError{Op: "fstat", Path: full, Err: err}
+	}
+	if fst.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("%s: %w (%s)", full, nar.ErrChangedWhileReading, errNotRegular)
+	}
+	return fd, fst, nil
 }
 
 // attributes checks what the walk cannot see before the file is opened:
@@ -414,44 +500,42 @@ func yesNo(b bool) string {
 	return "not executable"
 }
 
-// errNotRegular stops a dump that found something else than the file the
-// walk listed.
+// errNotRegular says what a file the walk listed turned into.
 var errNotRegular = errors.New("no longer a regular file")
 
-// hash reads the file through the NAR serialiser, which opens it without
-// following links or blocking, checks it is the entry listed and that it
-// does not change while read, and hashes the contents on the way.
-func (w *fileWorker) hash(j *fileJob) uint64 {
+// hashBufferSize is each worker's read size: large enough that system
+// calls are few, small enough to stay in a core's cache while hashed.
+const hashBufferSize = 256 << 10
+
+// hash reads the opened file and compares the sha256 of its contents with
+// the manifest's. It reads the size fstat gave: a file that ends before
+// that changed while it was read. (Whether it changes after being read is
+// a race no check can close; what is judged is the bytes read.)
+func (w *fileWorker) hash(j *fileJob, fd int, fst *unix.Stat_t) uint64 {
 	w.h.reset(w.s.counters)
-	if w.dumper == nil {
-		w.dumper = &nar.Dumper{
-			Visit: func(e *nar.Entry) error {
-				if !e.Info.Mode().IsRegular() {
-					return errNotRegular
-				}
-				w.seenMeta = true
-				w.attributes(w.cur, metaOf(e))
-				return nil
-			},
-			Contents: func(*nar.Entry) io.Writer { return &w.h },
-		}
+	defer w.h.flush()
+	if w.buf == nil {
+		w.buf = make([]byte, hashBufferSize)
 	}
-	w.cur, w.seenMeta = j, false
-	err := w.dumper.DumpAt(io.Discard, j.dir.fd, j.name, j.full)
-	seenMeta := w.seenMeta
-	w.cur = nil
-	w.h.flush()
-	if err != nil {
-		var ute *nar.UnsupportedTypeError
-		switch {
-		case errors.As(err, &ute):
-			w.add(j, Problem{Kind: KindEntryType, Actual: nar.TypeName(ute.Mode)})
-		case errors.Is(err, unix.ENOENT) && !seenMeta:
-			w.add(j, Problem{Kind: KindMissing, Expected: j.node.Type.String(), Actual: "nothing"})
-		default:
-			w.add(j, Problem{Kind: KindUnreadable, Detail: errText(err)})
+	size := uint64(fst.Size)
+	for w.h.n < size {
+		want := w.buf
+		if left := size - w.h.n; left < uint64(len(want)) {
+			want = want[:left]
 		}
-		return w.h.n
+		n, err := unix.Read(fd, want)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			w.add(j, Problem{Kind: KindUnreadable, Detail: errText(&fs.PathError{Op: "read", Path: j.full, Err: err})})
+			return w.h.n
+		}
+		if n == 0 {
+			w.add(j, Problem{Kind: KindUnreadable, Detail: fmt.Sprintf("%s: %v (%d of its %d bytes read)", j.full, nar.ErrChangedWhileReading, w.h.n, size)})
+			return w.h.n
+		}
+		w.h.Write(want[:n])
 	}
 	var sum [sha256.Size]byte
 	w.h.h.Sum(sum[:0])
@@ -461,25 +545,9 @@ func (w *fileWorker) hash(j *fileJob) uint64 {
 	return w.h.n
 }
 
-// measure asks for the file's fs-verity digest instead of reading it.
-func (w *fileWorker) measure(j *fileJob) {
-	if !j.haveStat {
-		if err := nar.LstatAt(j.dir.fd, j.name, &j.st); err != nil {
-			if err == unix.ENOENT {
-				w.add(j, Problem{Kind: KindMissing, Expected: j.node.Type.String(), Actual: "nothing"})
-			} else {
-				w.add(j, Problem{Kind: KindUnreadable, Detail: "lstat " + j.full + ": " + err.Error()})
-			}
-			return
-		}
-	}
-	fd, fst, err := openListed(j.dir.fd, j.name, j.full, &j.st, 0)
-	if err != nil {
-		w.add(j, Problem{Kind: KindUnreadable, Detail: errText(err)})
-		return
-	}
-	defer unix.Close(fd)
-	w.attributes(j, entryMeta{Path: j.full, Mode: nar.StatMode(fst), St: fst, DirFD: j.dir.fd, Name: j.name, FD: fd})
+// measure asks for the opened file's fs-verity digest instead of reading
+// it.
+func (w *fileWorker) measure(j *fileJob, fd int) {
 	got, err := w.s.opts.MeasureVerity(fd)
 	if err != nil {
 		w.add(j, Problem{Kind: KindVerity, Expected: hex.EncodeToString(j.node.Verity[:]), Detail: err.Error()})
