@@ -33,7 +33,7 @@ buildGo126Module {
     ];
   };
 
-  vendorHash = "sha256-XPr3BtgWFyJaiRS4WcqhnQhpqK/sS4mJubmd28tTWnU=";
+  vendorHash = "sha256-0V0/oLF1UF35ckcCGuuWq4SXe4cE/QE6vqZoPYoOkFI=";
 
   subPackages = [ "cmd/nix-uki" ];
 

@@ -1,6 +1,7 @@
 package esp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"path"
@@ -10,6 +11,9 @@ import (
 type Result struct {
 	// Written is the bytes written.
 	Written int64
+	// Record is Installed or Updated when the digest record was written
+	// (Plan.Record), empty when it was right already.
+	Record Status
 }
 
 // Apply carries out a prepared plan in the crash-safe order: leftover
@@ -39,6 +43,18 @@ func (pr *Prepared) Apply() (res Result, err error) {
 		return res, err
 	}
 	for _, last := range []bool{false, true} {
+		if last && pr.plan.Record {
+			// After the files it describes, before loader.conf.
+			n, status, err := pr.writeRecord()
+			res.Written += n
+			res.Record = status
+			if err != nil {
+				return res, err
+			}
+			if status == Installed {
+				created = append(created, DigestRecordPath)
+			}
+		}
 		for _, o := range pr.Outcomes {
 			if o.Status != Installed && o.Status != Repaired && o.Status != Updated {
 				continue
@@ -55,6 +71,15 @@ func (pr *Prepared) Apply() (res Result, err error) {
 			if o.Status == Installed {
 				created = append(created, w.Path)
 			}
+			if pr.plan.Record && w.Recorded && w.Content == nil {
+				// Read back: the writer may have patched bytes in place
+				// (WriteAt), so the stream it wrote is not the file. A
+				// file that cannot be read back gets no line, and the
+				// full check next time.
+				if d, err := digestFile(f, w.Path); err == nil {
+					pr.digests[DigestKey(w.Path)] = d
+				}
+			}
 			// A damaged file under another name (another boot counter)
 			// goes once its replacement is in place.
 			if old, ok := pr.old[o.Want]; ok && old != w.Path {
@@ -66,6 +91,21 @@ func (pr *Prepared) Apply() (res Result, err error) {
 	}
 	created = nil // the new loader.conf may name them now
 	return res, nil
+}
+
+// writeRecord writes the digest record of the files known intact now,
+// when it differs from the one read, and says whether it was there.
+func (pr *Prepared) writeRecord() (int64, Status, error) {
+	data := DigestRecord(pr.digests).Marshal()
+	if bytes.Equal(data, pr.recordOld) {
+		return 0, "", nil
+	}
+	status := Updated
+	if pr.recordOld == nil {
+		status = Installed
+	}
+	n, err := writeFile(pr.plan.FS, Want{Path: DigestRecordPath, Content: data})
+	return n, status, err
 }
 
 // RemoveStale removes the owned files no longer wanted. Call it after

@@ -12,7 +12,17 @@
 //
 // Trust: the partition's contents are not trusted. A wanted file already
 // present is kept only if its check passes (size, then the caller's content
-// or signature check); anything else is rewritten. Files are removed only
+// or signature check); anything else is rewritten. The digest record
+// (DigestRecordPath, with Plan.Record) only saves work: a Recorded file
+// whose XXH64 digest and size are the ones recorded when this tool wrote it
+// is kept without the caller's check, so a damaged file is still found (its
+// digest differs) at a fraction of a signature check's cost. A record that
+// is missing, stale, malformed or of another version costs the full check
+// and is rewritten; it never condemns a file by itself. It is no defence
+// against someone who can write the partition: they can rewrite the record
+// too (a cryptographic hash there would add nothing); that is what the
+// firmware's Secure Boot check of each image is for. The record is parsed
+// bounded (MaxDigestRecord) and strictly. Files are removed only
 // when the caller's Owned says they are this tool's (its own name patterns)
 // and its Keep does not protect them; temporary files are recognised by
 // TempSuffix alone.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/faultfs"
@@ -172,7 +173,8 @@ func TestSpace(t *testing.T) {
 // TestCrashMatrix fails every step of an install, and of a later run that
 // also removes old generations, then checks the partition: the default
 // loader.conf names is there and complete, every entry present is
-// complete, and a run without faults afterwards leaves no temporary file.
+// complete, and a run without faults afterwards leaves no temporary file
+// and a right digest record (the run after it writes nothing).
 func TestCrashMatrix(t *testing.T) {
 	for _, scenario := range []struct {
 		name        string
@@ -185,12 +187,14 @@ func TestCrashMatrix(t *testing.T) {
 			root := t.TempDir()
 			base := &esp.OSFS{Root: root}
 			if scenario.before != nil {
-				if _, _, err := run(t, plan(base, 5000, scenario.before...)); err != nil {
+				var calls atomic.Int32
+				if _, _, err := run(t, recorded(base, &calls, 5000, scenario.before...)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			f := &faultfs.FS{Inner: base, FailAt: k}
-			_, _, err := run(t, plan(f, 5000, scenario.gen...))
+			var calls atomic.Int32
+			_, _, err := run(t, recorded(f, &calls, 5000, scenario.gen...))
 			checkInvariants(t, fmt.Sprintf("%s, fault at %d", scenario.name, k), root, scenario.before == nil && err != nil)
 			if err == nil {
 				if k == 1 {
@@ -202,9 +206,13 @@ func TestCrashMatrix(t *testing.T) {
 			if !errors.Is(err, faultfs.ErrInjected) {
 				t.Fatalf("%s, fault at %d: %v", scenario.name, k, err)
 			}
-			// The next run completes and cleans up.
-			if _, _, err := run(t, plan(base, 5000, scenario.gen...)); err != nil {
+			// The next run completes and cleans up, and the one after
+			// has nothing to do.
+			if _, _, err := run(t, recorded(base, &calls, 5000, scenario.gen...)); err != nil {
 				t.Fatalf("%s, fault at %d, rerun: %v", scenario.name, k, err)
+			}
+			if pr, res, err := run(t, recorded(base, &calls, 5000, scenario.gen...)); err != nil || res.Written != 0 || pr.Changes() {
+				t.Fatalf("%s, fault at %d, a third run: %v, %d bytes written", scenario.name, k, err, res.Written)
 			}
 			checkInvariants(t, fmt.Sprintf("%s, fault at %d, rerun", scenario.name, k), root, false)
 			temps, _ := filepath.Glob(filepath.Join(root, "*/*/*"+esp.TempSuffix))

@@ -1,6 +1,7 @@
 package esp
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
@@ -45,6 +46,29 @@ func FuzzParseEntryName(f *testing.F) {
 	})
 }
 
+// FuzzParseDigestRecord reads the digest record found on a partition: a
+// record that parses is exactly what Marshal writes of it, so no two
+// byte strings stand for one record.
+func FuzzParseDigestRecord(f *testing.F) {
+	fuzzbound.Fuzz(f, 8, func(t *testing.T, data []byte) {
+		r, err := ParseDigestRecord(data)
+		if err != nil {
+			if !errors.Is(err, ErrDigestRecord) {
+				t.Fatalf("error %v is not ErrDigestRecord", err)
+			}
+			return
+		}
+		if out := r.Marshal(); !bytes.Equal(out, data) {
+			t.Fatalf("%q parsed, and written back as %q", data, out)
+		}
+		for k := range r {
+			if DigestKey(k) != k {
+				t.Fatalf("key %q is not in DigestKey's form", k)
+			}
+		}
+	})
+}
+
 // TestFuzzSeeds proves the seeds are what the targets expect.
 func TestFuzzSeeds(t *testing.T) {
 	fuzzbound.EachSeed(t, "FuzzParseLoaderConf", func(data []byte) error {
@@ -52,6 +76,10 @@ func TestFuzzSeeds(t *testing.T) {
 			return errors.New("no default")
 		}
 		return nil
+	})
+	fuzzbound.EachSeed(t, "FuzzParseDigestRecord", func(data []byte) error {
+		_, err := ParseDigestRecord(data)
+		return err
 	})
 	fuzzbound.EachSeed(t, "FuzzParseEntryName", func(data []byte) error {
 		if _, _, ok := ParseEntryName(string(data)); !ok {

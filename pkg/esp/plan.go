@@ -1,11 +1,13 @@
 package esp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
 	"path"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +52,14 @@ type Want struct {
 	// Check says whether an existing file, of the given size, is intact
 	// when Content is nil; a nil Check accepts any file of exactly Size.
 	Check func(r ReadFile, size int64) error
+	// Recorded puts the file in the partition's digest record
+	// (Plan.Record), whose word then spares Check: set it only when Path
+	// names the contents (a UKI's name carries its recipe's hash), so
+	// that a file at Path as this tool wrote it is the one wanted now. A
+	// file whose wanted contents change under one name (systemd-boot's
+	// copies, when systemd-boot or the certificate changes) is checked
+	// in full at every run. Ignored for files with Content.
+	Recorded bool
 }
 
 // Plan is what one partition should hold.
@@ -71,6 +81,10 @@ type Plan struct {
 	// NoRemove turns removal off for this run (a generation failed to
 	// read: the entry it would have kept cannot be known).
 	NoRemove bool
+	// Record keeps the partition's digest record (DigestRecordPath): a
+	// Recorded file whose XXH64 digest and size are the record's is kept
+	// without its Check; Apply rewrites the record when it changes.
+	Record bool
 }
 
 // Status is what happened, or will happen, to one file.
@@ -108,6 +122,14 @@ type Prepared struct {
 	old     map[int]string // want index -> damaged file to replace
 	removes []string       // owned files to remove after the Last files
 	early   []string       // those of removes to remove before writing
+
+	// The digest record (Plan.Record): the bytes read (nil: none there),
+	// and the digests of the Recorded files known intact, by key.
+	recordOld []byte
+	digests   map[string]Digest
+	// recordStale: the record must be rewritten although no file is
+	// written.
+	recordStale bool
 }
 
 // Prepare scans the partition and decides; it changes nothing. It fails
@@ -116,7 +138,17 @@ func Prepare(p Plan) (*Prepared, error) {
 	pr := &Prepared{plan: p, old: map[int]string{}}
 	existing := map[string]string{} // counter-free path -> path
 	var owned []string
-	for _, dir := range p.Dirs {
+	dirs := p.Dirs
+	var record DigestRecord
+	if p.Record {
+		pr.digests = map[string]Digest{}
+		pr.recordOld, record = readDigestRecord(p.FS)
+		// Where its temporary file would be left.
+		if d := path.Dir(DigestRecordPath); !slices.Contains(dirs, d) {
+			dirs = append(slices.Clone(dirs), d)
+		}
+	}
+	for _, dir := range dirs {
 		names, err := p.FS.ReadDir(dir)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
@@ -158,6 +190,7 @@ func Prepare(p Plan) (*Prepared, error) {
 		}
 	}
 	checks := make([]error, len(p.Wants))
+	sums := make([]*Digest, len(p.Wants))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.NumCPU())
 	for i := range p.Wants {
@@ -168,6 +201,10 @@ func Prepare(p Plan) (*Prepared, error) {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
+			if p.Record && p.Wants[i].Recorded && p.Wants[i].Content == nil {
+				sums[i], checks[i] = checkRecorded(p.FS, found[i], p.Wants[i], record)
+				return
+			}
 			checks[i] = check(p.FS, found[i], p.Wants[i])
 		}()
 	}
@@ -181,6 +218,9 @@ func Prepare(p Plan) (*Prepared, error) {
 			toWrite = append(toWrite, pending{i, checks[i].Error()})
 		default:
 			pr.Outcomes = append(pr.Outcomes, Outcome{Path: found[i], Want: i, Status: Unchanged})
+			if sums[i] != nil {
+				pr.digests[DigestKey(p.Wants[i].Path)] = *sums[i]
+			}
 		}
 	}
 	// Size the files to write; one that cannot be made keeps every owned
@@ -239,6 +279,14 @@ func Prepare(p Plan) (*Prepared, error) {
 	})
 	budget := free + freeable
 	var need int64
+	if p.Record {
+		// The record, rewritten when anything is written or it is not
+		// right; its lines are bounded by the wanted files.
+		pr.recordStale = !bytes.Equal(DigestRecord(pr.digests).Marshal(), pr.recordOld)
+		if pr.recordStale || len(toWrite) > len(failed) {
+			need += roundUp(recordBound(p.Wants), block) + block
+		}
+	}
 	full := false
 	for _, t := range toWrite {
 		w := p.Wants[t.i]
@@ -306,7 +354,7 @@ func Prepare(p Plan) (*Prepared, error) {
 
 // Changes reports whether applying the plan writes or removes anything.
 func (pr *Prepared) Changes() bool {
-	if len(pr.temps) > 0 {
+	if len(pr.temps) > 0 || pr.recordStale {
 		return true
 	}
 	for _, o := range pr.Outcomes {

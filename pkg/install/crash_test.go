@@ -40,7 +40,8 @@ func smallWorld(t *testing.T, gens ...int) *world {
 // generations, and of a later run that installs two more and removes two
 // (limit 3), for every k, then checks the ESP: loader.conf's default is
 // there, complete and correctly signed, every UKI present verifies, and a
-// run without faults afterwards completes and leaves no temporary file.
+// run without faults afterwards completes and leaves no temporary file, and
+// a run after that writes nothing.
 func TestCrashMatrix(t *testing.T) {
 	w := smallWorld(t, 1, 2, 3)
 	ctx := context.Background()
@@ -93,6 +94,11 @@ func TestCrashMatrix(t *testing.T) {
 				t.Fatalf("%s, then a clean run: %v", what, err)
 			}
 			crashInvariants(t, w, what+", then a clean run", false)
+			// Then nothing is left to do: the digest record is right
+			// again, whatever step the crash interrupted.
+			if rep, err := Run(ctx, base); err != nil || rep.BytesWritten != 0 || rep.Changed() {
+				t.Fatalf("%s, a clean run, then another: %v, %d bytes written", what, err, rep.BytesWritten)
+			}
 			temps, _ := filepath.Glob(filepath.Join(w.esp, "*", "*", "*"+esp.TempSuffix))
 			loaderTemps, _ := filepath.Glob(filepath.Join(w.esp, "*", "*"+esp.TempSuffix))
 			if temps = append(temps, loaderTemps...); len(temps) > 0 {

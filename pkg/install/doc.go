@@ -12,7 +12,13 @@
 // /nix/store); they are still parsed strictly, and a malformed one is an
 // error, never a silent default. The ESP's existing contents are not
 // trusted: installed files are re-checked (size, content hash, signature)
-// before being kept.
+// before being kept. Each partition's digest record (esp.DigestRecordPath,
+// the XXH64 digest and size of each UKI as written) lets a UKI that is
+// byte for byte as written skip the signature check: the record only saves
+// work, and one that is missing, stale or malformed costs the full check.
+// It does not protect against someone who can write the ESP (they can
+// rewrite the record too); Secure Boot does, by checking each image's
+// signature at boot.
 //
 // With closureCheck.fsverity the install also changes the store: before an
 // entry's UKI is written, fs-verity is enabled on every file of its closure

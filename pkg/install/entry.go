@@ -137,6 +137,9 @@ func (in *installer) want(ctx context.Context, e *entry, required bool) esp.Want
 	return esp.Want{
 		Path:     esp.LinuxDir + "/" + e.name,
 		Required: required,
+		// The name carries the recipe's hash: a file by that name, as
+		// written, is the entry's image.
+		Recorded: true,
 		Measure: func() (int64, error) {
 			_, n, err := in.compose(ctx, e)
 			return n, err

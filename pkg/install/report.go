@@ -88,6 +88,14 @@ func (r *Report) add(dir string, pr *esp.Prepared, entries []*entry) {
 	r.MissingBytes += pr.Missing
 }
 
+// addRecord reports the partition's digest record when Apply wrote it
+// (status Installed or Updated), after the files it describes.
+func (r *Report) addRecord(dir string, status esp.Status) {
+	if status != "" {
+		r.Files = append(r.Files, FileReport{Partition: dir, Path: esp.DigestRecordPath, Status: string(status)})
+	}
+}
+
 func (r *Report) markFailed() { r.Failed = true }
 
 // Changed says whether the run wrote or removed anything.
@@ -191,6 +199,8 @@ func subject(gen int, spec, p string) string {
 		return fmt.Sprintf("generation %d", gen)
 	case p == esp.LoaderConfPath:
 		return "loader.conf"
+	case p == esp.DigestRecordPath:
+		return "digests"
 	default:
 		return "systemd-boot"
 	}

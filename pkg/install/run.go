@@ -277,7 +277,7 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 	}
 	// Plan every partition before changing any.
 	for _, p := range parts {
-		plan := esp.Plan{FS: p.fs, NoRemove: noRemove, CurrentDefaults: currentDefaults}
+		plan := esp.Plan{FS: p.fs, NoRemove: noRemove, CurrentDefaults: currentDefaults, Record: true}
 		if p.ukis {
 			plan.Dirs = []string{esp.LinuxDir}
 			plan.Owned = esp.OwnedEntry
@@ -329,6 +329,7 @@ func (in *installer) run(ctx context.Context, rep *Report) error {
 	for _, p := range parts {
 		res, err := p.plan.Apply()
 		rep.BytesWritten += res.Written
+		rep.addRecord(p.dir, res.Record)
 		if err != nil {
 			rep.markFailed()
 			return fmt.Errorf("%w: %s: %w", ErrFailed, p.dir, err)

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cespare/xxhash/v2"
+
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
 	"github.com/nix-boot-security/nix-boot-security/internal/peer"
 	"github.com/nix-boot-security/nix-boot-security/internal/systemtest"
@@ -143,6 +145,10 @@ func TestRunInstall(t *testing.T) {
 	var text bytes.Buffer
 	rep.WriteText(&text)
 	t.Logf("first run:\n%s", text.String())
+	if !strings.Contains(text.String(), "\ndigests: installed "+filepath.Join(w.esp, esp.DigestRecordPath)+"\n") {
+		t.Errorf("the digest record is not reported:\n%s", text.String())
+	}
+	checkRecord(t, w.esp, 4)
 
 	// Idempotence: nothing written, same inodes and mtimes.
 	before := snapshot(t, w.esp)
@@ -155,8 +161,30 @@ func TestRunInstall(t *testing.T) {
 	}
 	text.Reset()
 	rep.WriteText(&text)
-	if !strings.Contains(text.String(), "nothing to do") {
+	if !strings.Contains(text.String(), "nothing to do") || strings.Contains(text.String(), "\ndigests: ") {
 		t.Errorf("no-op report:\n%s", text.String())
+	}
+
+	// Without the digest record every file is checked in full and none
+	// is rewritten: only the record is written again.
+	record := filepath.Join(w.esp, esp.DigestRecordPath)
+	want, _ := os.ReadFile(record)
+	os.Remove(record)
+	before = snapshot(t, filepath.Join(w.esp, "EFI"))
+	rep, err = Run(ctx, w.options())
+	if err != nil || rep.BytesWritten != int64(len(want)) {
+		t.Fatalf("without the record: %v, %d bytes written, want %d", err, rep.BytesWritten, len(want))
+	}
+	for _, f := range rep.Files {
+		if f.Status != "unchanged" && (f.Path != esp.DigestRecordPath || f.Status != "installed") {
+			t.Errorf("without the record: %s %s", f.Path, f.Status)
+		}
+	}
+	if after := snapshot(t, filepath.Join(w.esp, "EFI")); after != before {
+		t.Errorf("without the record, files changed:\n%s\n%s", before, after)
+	}
+	if got, _ := os.ReadFile(record); !bytes.Equal(got, want) {
+		t.Errorf("record written again:\n%s\nwant:\n%s", got, want)
 	}
 
 	// A damaged entry is rewritten.
@@ -210,6 +238,30 @@ func TestRunInstall(t *testing.T) {
 	}
 	if n := verifyESP(t, w); len(n) != 3 {
 		t.Errorf("entries after a run with a skipped generation: %v", n)
+	}
+}
+
+// checkRecord checks the partition's digest record: n lines, each the
+// XXH64 digest and size of the file it names (found with or without a
+// boot counter).
+func checkRecord(t *testing.T, root string, n int) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, esp.DigestRecordPath))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := esp.ParseDigestRecord(data)
+	if err != nil || len(rec) != n {
+		t.Fatalf("record of %d lines, want %d: %v\n%s", len(rec), n, err, data)
+	}
+	names, _ := filepath.Glob(filepath.Join(root, esp.LinuxDir, "*.efi"))
+	for _, p := range names {
+		key := esp.DigestKey(esp.LinuxDir + "/" + filepath.Base(p))
+		got, ok := rec[key]
+		content, _ := os.ReadFile(p)
+		if !ok || got != (esp.Digest{Sum: xxhash.Sum64(content), Size: int64(len(content))}) {
+			t.Errorf("record for %s: %v %v", key, got, ok)
+		}
 	}
 }
 
