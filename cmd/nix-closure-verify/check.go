@@ -48,6 +48,7 @@ file lacks it, so the check fails at once (exit 1) without --hash-unenabled.`
 func runCheck(ctx context.Context, env cli.Env, args []string) error {
 	fs := cli.NewFlagSet(env, toolName, "check", "--manifest PATH [options]", checkHelp)
 	sf := addStoreFlags(fs, "the manifest `PATH` to check against (required)", "the directory `DIR` the store is under (e.g. /sysroot in an initrd)")
+	fs.Lookup("jobs").Usage = "`N` parallel workers (default: one per CPU; with --fsverity four per CPU, as measuring mostly waits for reads)"
 	showProgress := fs.Bool("progress", false, "show bytes and paths done, rate and time left on standard error")
 	asJSON := fs.Bool("json", false, "print a machine-readable report on standard output")
 	noMode := fs.Bool("no-check-mode", false, "do not check permissions (0444/0555 files, 0555 directories)")

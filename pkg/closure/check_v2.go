@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"path"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -108,7 +109,15 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 		return nil, ErrNoMeasure
 	}
 	h := mr.Header()
-	storeFD, jobs, err := openForWorkers(opts.Root, h.StoreDir, opts.Jobs)
+	jobs := opts.Jobs
+	if jobs <= 0 && opts.Files == CheckVerity {
+		// Measuring reads no contents: a worker mostly waits for an inode
+		// and a verity descriptor to be read (cold cache), so more of them
+		// keep the disk's queue full. In the VM benchmark, 4 per CPU took
+		// a cold check from 13.1 s to 9.5-10.6 s; 16 per CPU did no better.
+		jobs = 4 * runtime.NumCPU()
+	}
+	storeFD, jobs, err := openForWorkers(opts.Root, h.StoreDir, jobs)
 	if err != nil {
 		return nil, err
 	}
