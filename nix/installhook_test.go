@@ -24,8 +24,17 @@ func TestInstallHookWritableStore(t *testing.T) {
 		t.Skip("mount namespaces and bind mounts need root")
 	}
 	unshare := peer.Tool(t, "unshare")
-	peer.Tool(t, "mountpoint")
+	mountpoint := peer.Tool(t, "mountpoint")
 	peer.Tool(t, "mount")
+	if exec.Command(mountpoint, "-q", "/").Run() != nil {
+		// As in a plain chroot: unshare cannot make / private there, and
+		// neither could the hook (on NixOS / is always a mount point).
+		msg := "/ is not a mount point (a chroot without its own mount?), which a private mount namespace needs"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
 	var side struct {
 		InstallHook string `json:"installHook"`
 	}
