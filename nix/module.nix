@@ -364,7 +364,7 @@ in
       jobs = mkOption {
         type = types.ints.unsigned;
         default = 0;
-        description = "Parallel workers for the check (0: one per CPU).";
+        description = "Parallel workers for the check (0: one per CPU; four per CPU with fsverity, where the check mostly waits for reads).";
       };
       manifestFrom = mkOption {
         type = types.enum [
