@@ -11,6 +11,7 @@ package systemdpeer
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
@@ -22,6 +23,7 @@ import (
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/peer"
+	"github.com/nix-boot-security/nix-boot-security/pkg/pe"
 )
 
 // Where scripts/deps-systemd puts things.
@@ -157,6 +159,20 @@ func (v Version) file(t testing.TB, rels ...string) string {
 func (v Version) Stub(t testing.TB) string {
 	t.Helper()
 	return v.file(t, strings.TrimPrefix(hostStub, "/"))
+}
+
+// StubPE reads the version's systemd-stub as a PE image.
+func (v Version) StubPE(t testing.TB) *pe.File {
+	t.Helper()
+	b, err := os.ReadFile(v.Stub(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := pe.NewFile(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("systemd-stub %s: %v", v, err)
+	}
+	return f
 }
 
 // Boot returns the path of the version's systemd-boot.

@@ -169,7 +169,6 @@ func CheckV2(ctx context.Context, mr *ManifestReader, opts CheckOptions) (*Repor
 		b.flush()
 		s.counters.Paths.Add(1)
 	}
-	b.flush()
 	close(work)
 	wg.Wait()
 	if runErr != nil {
@@ -467,25 +466,10 @@ func (w *fileWorker) open(j *fileJob) (fd int, fst *unix.Stat_t, ok bool) {
 	return -1, nil, false
 }
 
-// openRegular opens name in dirfd, which must be a regular file.
+// openRegular opens name in dirfd, which must be a regular file: the
+// entry the directory listing typed as one, not lstat'ed.
 func openRegular(dirfd int, full, name string) (int, *unix.Stat_t, error) {
-	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK)
-	if err != nil {
-		if err == unix.ELOOP {
-			return -1, nil, fmt.Errorf("%s: %w (%s)", full, nar.ErrChangedWhileReading, errNotRegular)
-		}
-		return -1, nil, &fs.PathError{Op: "open", Path: full, Err: err}
-	}
-	fst := new(unix.Stat_t)
-	if err := unix.Fstat(fd, fst); err != nil {
-		unix.Close(fd)
-		return -1, nil, &fs.PathError{Op: "fstat", Path: full, Err: err}
-	}
-	if fst.Mode&unix.S_IFMT != unix.S_IFREG {
-		unix.Close(fd)
-		return -1, nil, fmt.Errorf("%s: %w (%s)", full, nar.ErrChangedWhileReading, errNotRegular)
-	}
-	return fd, fst, nil
+	return openListed(dirfd, name, full, nil, 0)
 }
 
 // attributes checks what the walk cannot see before the file is opened:
@@ -568,21 +552,30 @@ func (w *fileWorker) measure(j *fileJob, fd int) {
 }
 
 // openListed opens the entry lstat described as st without following a
-// symlink or blocking, and checks with fstat that it is that entry.
+// symlink or blocking, and checks with fstat that it is that entry; with a
+// nil st, that it is a regular file.
 func openListed(dirfd int, name, full string, st *unix.Stat_t, flags int) (int, *unix.Stat_t, error) {
+	was := errNotRegular.Error()
+	if st != nil {
+		was = "no longer a " + nar.TypeName(nar.StatMode(st))
+	}
 	fd, err := openAt(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|flags)
 	if err != nil {
 		if err == unix.ELOOP || err == unix.ENOTDIR {
-			return -1, nil, fmt.Errorf("%s: %w (no longer a %s)", full, nar.ErrChangedWhileReading, nar.TypeName(nar.StatMode(st)))
+			return -1, nil, fmt.Errorf("%s: %w (%s)", full, nar.ErrChangedWhileReading, was)
 		}
-		return -1, nil, fmt.Errorf("open %s: %w", full, err)
+		return -1, nil, &fs.PathError{Op: "open", Path: full, Err: err}
 	}
 	fst := new(unix.Stat_t)
 	if err := unix.Fstat(fd, fst); err != nil {
 		unix.Close(fd)
-		return -1, nil, fmt.Errorf("fstat %s: %w", full, err)
+		return -1, nil, &fs.PathError{Op: "fstat", Path: full, Err: err}
 	}
-	if fst.Mode&unix.S_IFMT != st.Mode&unix.S_IFMT || fst.Dev != st.Dev || fst.Ino != st.Ino {
+	switch {
+	case st == nil && fst.Mode&unix.S_IFMT != unix.S_IFREG:
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("%s: %w (%s)", full, nar.ErrChangedWhileReading, was)
+	case st != nil && (fst.Mode&unix.S_IFMT != st.Mode&unix.S_IFMT || fst.Dev != st.Dev || fst.Ino != st.Ino):
 		unix.Close(fd)
 		return -1, nil, fmt.Errorf("%s: %w (another entry was opened than the one listed)", full, nar.ErrChangedWhileReading)
 	}

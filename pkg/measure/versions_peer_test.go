@@ -37,15 +37,7 @@ var versionImage = image{
 // stub's own section table (RulesForImage).
 func stubRules(t *testing.T, v systemdpeer.Version) Rules {
 	t.Helper()
-	b, err := os.ReadFile(v.Stub(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	f, err := pe.NewFile(bytes.NewReader(b), int64(len(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := RulesForImage(f)
+	r, err := RulesForImage(v.StubPE(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"os"
 	"slices"
 	"testing"
 
@@ -24,15 +23,7 @@ var wantStubSections = map[int][]string{
 func TestReadStubSectionsRealStubs(t *testing.T) {
 	for _, v := range systemdpeer.Versions(t) {
 		t.Run(v.String(), func(t *testing.T) {
-			b, err := os.ReadFile(v.Stub(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			f, err := pe.NewFile(bytes.NewReader(b), int64(len(b)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := ReadStubSections(f)
+			got, err := ReadStubSections(v.StubPE(t))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
 	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
-	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 
@@ -57,14 +56,7 @@ func TestClosureCheckAtBoot(t *testing.T) {
 	dir := t.TempDir()
 
 	// The manifest from Nix's own registration of the closure.
-	entries, err := closure.ParseRegistration(strings.NewReader(fx.Registration))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := closure.NewManifest(closure.DefaultStoreDir, entries)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fixtureManifest(t, fx)
 	manifest := filepath.Join(dir, "manifest")
 	if err := os.WriteFile(manifest, m.Marshal(), 0o644); err != nil {
 		t.Fatal(err)

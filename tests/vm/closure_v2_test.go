@@ -32,14 +32,7 @@ func TestClosureV2CheckAtBoot(t *testing.T) {
 
 	// Recorded from the machine's store, each path checked against the
 	// NAR hash in Nix's own registration.
-	entries, err := closure.ParseRegistration(strings.NewReader(fx.Registration))
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := closure.NewManifest(closure.DefaultStoreDir, entries)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := fixtureManifest(t, fx)
 	blocks, err := closure.RecordV2(context.Background(), m, closure.RecordOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -9,10 +9,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/nix-boot-security/nix-boot-security/internal/initrd"
+	"github.com/nix-boot-security/nix-boot-security/internal/nixtest"
+	"github.com/nix-boot-security/nix-boot-security/pkg/closure"
 	"github.com/nix-boot-security/nix-boot-security/tests/vm/harness"
 )
 
@@ -155,3 +158,18 @@ var (
 	exitStatusRE = initrd.ExitStatusRE
 	powerOffRE   = regexp.MustCompile(regexp.QuoteMeta(initrd.PowerOffLine))
 )
+
+// fixtureManifest is the Nix fixture's closure manifest, from Nix's own
+// registration of it.
+func fixtureManifest(t *testing.T, fx *nixtest.Fixture) *closure.Manifest {
+	t.Helper()
+	entries, err := closure.ParseRegistration(strings.NewReader(fx.Registration))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := closure.NewManifest(closure.DefaultStoreDir, entries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}

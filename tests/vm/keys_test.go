@@ -151,30 +151,7 @@ func signedMarkerUKI(t *testing.T, nixUKI, dir, sb string) string {
 // and SetupMode=0.
 func bootsUnderSecureBoot(t *testing.T, vars, image string) {
 	t.Helper()
-	ctx := context.Background()
-	start := time.Now()
-	vm := harness.Boot(t, harness.Config{
-		Firmware: harness.FirmwareOwnKeys(vars),
-		ESPDir:   espWith(t, image),
-		Timeout:  bootTimeout,
-	})
-	i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, regexp.MustCompile(`^`+keysMarker+`$`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if i == 0 {
-		t.Fatalf("firmware refused the UKI signed with the enrolled db key: %s", line)
-	}
-	if line, err = vm.WaitFor(ctx, harness.EfivarsRE); err != nil {
-		t.Fatal(err)
-	}
-	if sb, sm, _ := harness.ParseEfivarsLine(line); sb != 1 || sm != 0 {
-		t.Errorf("booted with SecureBoot=%d SetupMode=%d, want 1 and 0", sb, sm)
-	}
-	if err := vm.Wait(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("Secure Boot boot (%s) in %s", line, time.Since(start).Round(100*time.Millisecond))
+	bootOwnKeys(t, vars, image, keysMarker, true, bootTimeout)
 }
 
 func copyHostFile(t *testing.T, from, to string) {

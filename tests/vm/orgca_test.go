@@ -9,7 +9,6 @@ import (
 	"encoding/pem"
 	"os"
 	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -137,37 +136,7 @@ func TestOrgCAOnTokenSecureBoot(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			start := time.Now()
-			vm := harness.Boot(t, harness.Config{
-				Firmware: harness.FirmwareOwnKeys(vars),
-				ESPDir:   espWith(t, c.image),
-				Timeout:  5 * time.Minute,
-			})
-			markerRE := regexp.MustCompile(`^` + orgCAMarker + `$`)
-			i, line, err := vm.WaitForAny(ctx, harness.RefusedRE, markerRE)
-			if err != nil {
-				t.Fatal(err)
-			}
-			switch {
-			case c.boots && i == 0:
-				t.Fatalf("firmware refused the image: %s", line)
-			case !c.boots && i == 1:
-				t.Fatalf("firmware started the image (the guest printed its marker)")
-			case !c.boots:
-				t.Logf("refused after %s: %s", time.Since(start).Round(100*time.Millisecond), line)
-				return
-			}
-			line, err = vm.WaitFor(ctx, harness.EfivarsRE)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if sb, sm, _ := harness.ParseEfivarsLine(line); sb != 1 || sm != 0 {
-				t.Errorf("booted with SecureBoot=%d SetupMode=%d, want 1 and 0 (%q)", sb, sm, line)
-			}
-			if err := vm.Wait(ctx); err != nil {
-				t.Fatal(err)
-			}
-			t.Logf("booted (%s) and powered off after %s", line, time.Since(start).Round(100*time.Millisecond))
+			bootOwnKeys(t, vars, c.image, orgCAMarker, c.boots, 5*time.Minute)
 		})
 	}
 }
